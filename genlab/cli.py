@@ -1,0 +1,258 @@
+"""`python -m genlab ...`: the same runs as the app, without a browser.
+
+    python -m genlab list [--json]
+    python -m genlab train METHOD DATASET [--steps N] [--seed S] [--set key=value ...]
+                           [--data-file PATH] [--runs-dir DIR] [--json]
+    python -m genlab sample RUN_DIR [--n N] [--seed S] [--out FILE]
+    python -m genlab resume RUN_DIR [--steps N] [--json]
+
+Bad input exits with status 2 and one line naming the value and what is allowed; no traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from genlab import params
+
+
+class CliError(Exception):
+    pass
+
+
+def _catalogue() -> dict[str, Any]:
+    from genlab.data import DATASETS, load_dataset
+    from genlab.methods import METHODS
+
+    methods = [
+        {"name": c.name, "label": c.label, "kinds": list(c.supports),
+         "conditional": c.conditional}
+        for c in METHODS.values()
+    ]
+    datasets = []
+    for info in DATASETS.values():
+        row: dict[str, Any] = {"name": info.name, "kind": info.kind, "label": info.label,
+                               "upload": info.upload}
+        if not info.upload:
+            spec = load_dataset(info.name).spec
+            row.update(size=spec.n_train + spec.n_val, classes=spec.n_classes,
+                       shape=list(spec.shape))
+        datasets.append(row)
+    return {"methods": methods, "datasets": datasets}
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    cat = _catalogue()
+    if args.json:
+        print(json.dumps(cat, indent=1))
+        return 0
+    print("methods:")
+    for m in cat["methods"]:
+        cond = ", conditional" if m["conditional"] else ""
+        print(f"  {m['name']:<8} {m['label']:<28} data: {', '.join(m['kinds'])}{cond}")
+    print("datasets:")
+    for d in cat["datasets"]:
+        size = "your file (--data-file)" if d["upload"] else (
+            f"{d['size']} items, {d['classes']} classes, shape {tuple(d['shape'])}")
+        print(f"  {d['name']:<13} {d['kind']:<10} {size}")
+    return 0
+
+
+def _parse_sets(items: list[str]) -> dict[str, str]:
+    out = {}
+    for item in items:
+        if "=" not in item:
+            raise CliError(f"--set {item!r} must look like key=value")
+        k, v = item.split("=", 1)
+        out[k.strip()] = v
+    return out
+
+
+def _route(method: str, dataset: str, pairs: dict[str, str]) -> tuple[dict, dict, dict]:
+    """Split `--set` pairs into method, training and dataset values by where each is declared."""
+    from genlab.data import dataset_info
+    from genlab.methods import method_class
+
+    cls = method_class(method)
+    info = dataset_info(dataset)
+    classes = [cls.Config, params.TrainConfig] + ([info.Config] if info.Config else [])
+    found, unknown = params.split_overrides(pairs, *classes)
+    if unknown:
+        known = sorted({p.name for c in classes for p in params.describe(c)})
+        raise CliError(f"unknown parameter {unknown[0]!r} for {method} on {dataset} "
+                       f"(known: {', '.join(known)})")
+    return found[0], found[1], (found[2] if info.Config else {})
+
+
+def _progress(run, as_json: bool) -> None:
+    """Follow a running run in the foreground with a progress bar (tqdm, on stderr)."""
+    from tqdm import tqdm
+
+    bar = tqdm(total=run.train.steps, initial=run.snapshot().step, unit="step",
+               disable=None, file=sys.stderr, dynamic_ncols=True)
+    try:
+        while run.thread is None or run.thread.is_alive():
+            snap = run.snapshot()
+            bar.n = snap.step
+            shown = {k.split("/", 1)[-1]: f"{v:.3g}" for k, v in list(snap.last.items())[:4]}
+            bar.set_postfix(shown, refresh=False)
+            bar.refresh()
+            time.sleep(0.2)
+    except KeyboardInterrupt:
+        run.stop()
+        run.join()
+    finally:
+        bar.n = run.snapshot().step
+        bar.close()
+    run.join()
+
+
+def _result(run, seconds: float) -> dict[str, Any]:
+    snap = run.snapshot()
+    return {"run_id": run.id, "run_dir": str(run.dir.path), "status": snap.status,
+            "steps": snap.step, "seconds": round(seconds, 2), "metrics": snap.last,
+            "error": snap.error}
+
+
+def _finish(run, args: argparse.Namespace, t0: float) -> int:
+    _progress(run, args.json)
+    res = _result(run, time.time() - t0)
+    if args.json:
+        print(json.dumps(res))
+    else:
+        print(f"{res['status']}: {res['steps']} steps in {res['seconds']:.1f}s -> {res['run_dir']}")
+        for k, v in sorted(res["metrics"].items()):
+            print(f"  {k:<18} {v:.4g}")
+        if res["error"]:
+            print(f"error: {res['error'].splitlines()[0]}", file=sys.stderr)
+    return 0 if res["status"] in ("done", "stopped") else 1
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from genlab.runs import Run, RunStore
+
+    pairs = _parse_sets(args.set or [])
+    if args.steps is not None:
+        pairs["steps"] = str(args.steps)
+    if args.seed is not None:
+        pairs["seed"] = str(args.seed)
+    m_vals, t_vals, d_vals = _route(args.method, args.dataset, pairs)
+    store = RunStore(args.runs_dir) if args.runs_dir else RunStore()
+    t0 = time.time()
+    run = Run(args.method, args.dataset, m_vals, t_vals, data_file=args.data_file,
+              data_options=d_vals, store=store)
+    run.start()
+    return _finish(run, args, t0)
+
+
+def cmd_resume(args: argparse.Namespace) -> int:
+    from genlab.runs import Run
+
+    t0 = time.time()
+    run = Run.from_dir(_run_dir(args.run_dir), steps=args.steps)
+    run.start()
+    return _finish(run, args, t0)
+
+
+def _run_dir(path: str) -> Path:
+    p = Path(path)
+    if not (p / "run.json").exists():
+        raise CliError(f"{path} is not a run folder (no run.json)")
+    return p
+
+
+def cmd_sample(args: argparse.Namespace) -> int:
+    import torch
+
+    from genlab.data import load_dataset
+    from genlab.data.text import decode
+    from genlab.runs import RunDir
+    from genlab.runs.build import build_method, train_config
+    from genlab.viz import image_grid_png
+
+    if not 1 <= args.n <= 10_000:
+        raise CliError(f"--n {args.n} is outside 1..10000")
+    d = RunDir(_run_dir(args.run_dir))
+    info = d.read_info()
+    tensors, meta = d.load_checkpoint()
+    data = load_dataset(info["dataset"], info.get("data_file"), info.get("data_options"))
+    train = train_config(info["method"], dict(info["train_config"], device="cpu"))
+    m = build_method(info["method"], info["method_config"], train, data.spec)
+    m.restore(tensors, meta)
+    m.eval()
+    g = torch.Generator().manual_seed(args.seed)
+    y = m.sample_labels(args.n) if m.conditional else None
+    s = m.sample(args.n, y, generator=g)
+    kind = data.spec.kind
+    out = Path(args.out or d.path / f"sample.{ {'images': 'png', 'text': 'txt'}.get(kind, 'csv')}")
+    if kind == "images":
+        nrow = None
+        if m.conditional:
+            nrow = max(1, args.n // data.spec.n_classes)
+            y = torch.arange(data.spec.n_classes).repeat_interleave(nrow)
+            s = m.sample(len(y), y, generator=torch.Generator().manual_seed(args.seed))
+        out.write_bytes(image_grid_png(s, nrow=nrow))
+    elif kind == "text":
+        out.write_text("\n".join(decode(r[1:], data.spec.vocab) for r in s) + "\n")
+    else:
+        buf = io.StringIO()
+        w = csv.writer(buf)
+        arr = s.reshape(len(s), -1).tolist()  # points: x,y; sequences: one series per row
+        for i, row in enumerate(arr):
+            w.writerow([f"{v:.6g}" for v in row] + ([int(y[i])] if y is not None else []))
+        out.write_text(buf.getvalue())
+    print(str(out))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="python -m genlab",
+                                 description="Train and sample generative models headless.")
+    sub = ap.add_subparsers(dest="cmd", required=True)
+
+    p = sub.add_parser("list", help="methods and datasets")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(fn=cmd_list)
+
+    p = sub.add_parser("train", help="train a method on a dataset in the foreground")
+    p.add_argument("method")
+    p.add_argument("dataset")
+    p.add_argument("--steps", type=int)
+    p.add_argument("--seed", type=int)
+    p.add_argument("--set", action="append", metavar="KEY=VALUE",
+                   help="any hyperparameter by its declared name (repeatable)")
+    p.add_argument("--data-file", help="your own file for csv2d, imagezip, seriescsv, textfile")
+    p.add_argument("--runs-dir", help="run store folder (default $GENLAB_HOME or ./runs)")
+    p.add_argument("--json", action="store_true", help="print one JSON object at the end")
+    p.set_defaults(fn=cmd_train)
+
+    p = sub.add_parser("sample", help="sample from a saved run")
+    p.add_argument("run_dir")
+    p.add_argument("--n", type=int, default=64)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out")
+    p.set_defaults(fn=cmd_sample)
+
+    p = sub.add_parser("resume", help="continue a saved run from its last checkpoint")
+    p.add_argument("run_dir")
+    p.add_argument("--steps", type=int, help="new total step count")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(fn=cmd_resume)
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.fn(args)
+    except (CliError, ValueError, FileNotFoundError) as e:
+        msg = str(e).splitlines()[0] if str(e) else type(e).__name__
+        print(f"genlab: error: {msg}", file=sys.stderr)
+        return 2

@@ -1,0 +1,8 @@
+"""Methods, one file each; importing this package registers them all.
+
+Adding a method: one new file with a registered `Method` subclass, plus one import line here.
+"""
+
+from genlab.methods.base import METHODS, Method, method_class, register
+
+__all__ = ["METHODS", "Method", "method_class", "register"]

@@ -1,0 +1,187 @@
+"""The one interface every method implements, and the method registry.
+
+A method is an `nn.Module` that owns its nets and optimisers. The runner owns the loop: it calls
+`train_step(x, y)` once per step (exactly one update of every optimiser the method uses, all GAN
+phases inside it), `sample(n, y)` for snapshots, and `checkpoint()` / `restore()` for the run store.
+Nothing outside `genlab/methods/` branches on a method's name.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, ClassVar
+
+import torch
+from torch import nn
+
+from genlab.data.base import DataSpec
+from genlab.params import TrainConfig, describe
+
+METHODS: dict[str, type[Method]] = {}
+
+
+def register(cls: type[Method]) -> type[Method]:
+    """Class decorator: make a method available by its `name`."""
+    METHODS[cls.name] = cls
+    return cls
+
+
+def method_class(name: str) -> type[Method]:
+    if name not in METHODS:
+        raise ValueError(f"unknown method {name!r} (available: {', '.join(METHODS)})")
+    return METHODS[name]
+
+
+class Method(nn.Module):
+    name: ClassVar[str]
+    label: ClassVar[str]
+    supports: ClassVar[tuple[str, ...]]  # data kinds
+    conditional: ClassVar[bool] = False  # needs labelled data
+    Config: ClassVar[type]
+    # TrainConfig defaults that suit this method (the app and the CLI start from these)
+    train_defaults: ClassVar[dict[str, Any]] = {}
+    # metric keys that `train_step` returns, grouped for the charts: {"loss": ["loss/d", ...]}
+    description: ClassVar[str] = ""
+
+    def __init__(self, cfg: Any, spec: DataSpec):
+        super().__init__()
+        self.cfg = cfg
+        self.spec = spec
+        self.optimizers: dict[str, torch.optim.Optimizer] = {}
+        # The runner replaces this with the run's own seeded generator on the run's device.
+        self.generator = torch.Generator()
+        self.step = 0  # set by the runner before each train_step (warm-ups, schedules)
+
+    # ----- what a method defines -------------------------------------------------------------
+    @classmethod
+    def problems(cls, cfg: Any, train: TrainConfig, spec: DataSpec) -> list[str]:
+        """Cross-field and data-dependent rules (e.g. packing needs batch_size % pack == 0)."""
+        return []
+
+    def train_step(self, x: torch.Tensor, y: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+        """One update; returns detached scalar tensors keyed `loss/...`, `d/...` (synced by the
+        runner once per logging interval, not every step)."""
+        raise NotImplementedError
+
+    @torch.no_grad()
+    def sample(
+        self, n: int, y: torch.Tensor | None = None, generator: torch.Generator | None = None,
+        **opts: Any,
+    ) -> torch.Tensor:
+        """`n` samples in data space: points (n, 2), images (n, C, H, W) in [0, 1], sequences
+        (n, T, C), text (n, L) token ids."""
+        raise NotImplementedError
+
+    @torch.no_grad()
+    def evaluate(self, data: Any) -> dict[str, float]:
+        """Method-specific held-out figures on `data` (a genlab Dataset), e.g. the VAE's ELBO or the
+        LSTM's validation NLL, keyed `eval/...`. Sample-based metrics live in genlab.metrics."""
+        return {}
+
+    # ----- shared helpers --------------------------------------------------------------------
+    @classmethod
+    def supports_data(cls, spec: DataSpec) -> bool:
+        return spec.kind in cls.supports and (spec.labelled or not cls.conditional)
+
+    @classmethod
+    def check(cls, cfg: Any, train: TrainConfig, spec: DataSpec) -> None:
+        """Raise one ValueError naming every problem of this (config, data) pair."""
+        probs = []
+        if spec.kind not in cls.supports:
+            probs.append(f"method {cls.name!r} does not support {spec.kind} data "
+                         f"(it supports: {', '.join(cls.supports)})")
+        elif cls.conditional and not spec.labelled:
+            probs.append(f"method {cls.name!r} needs a dataset with labels; "
+                         f"{spec.name!r} has none")
+        else:
+            probs += cls.problems(cfg, train, spec)
+        if probs:
+            raise ValueError("; ".join(probs))
+
+    @property
+    def device(self) -> torch.device:
+        p = next(self.parameters(), None)
+        return p.device if p is not None else torch.device("cpu")
+
+    def noise(self, *shape: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        return torch.randn(*shape, generator=generator or self.generator, device=self.device)
+
+    def to_model(self, x: torch.Tensor) -> torch.Tensor:
+        """Data space -> the model's standardised space."""
+        return (x - self.spec.loc) / self.spec.scale
+
+    def to_data(self, x: torch.Tensor) -> torch.Tensor:
+        return x * self.spec.scale + self.spec.loc
+
+    def sample_labels(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        """Balanced labels 0, 1, ..., K-1, 0, 1, ... for conditional sampling."""
+        return torch.arange(n, device=self.device) % max(1, self.spec.n_classes)
+
+    # ----- live knobs ------------------------------------------------------------------------
+    def live_params(self) -> list[str]:
+        return [p.name for p in describe(self.Config) if p.live]
+
+    def set_live(self, **changes: Any) -> None:
+        """Change `live` hyperparameters mid-run (already validated by the caller)."""
+        bad = [k for k in changes if k not in self.live_params()]
+        if bad:
+            raise ValueError(f"not changeable while live: {', '.join(bad)}")
+        self.cfg = dataclasses.replace(self.cfg, **changes)
+        self.apply_live(changes)
+
+    def apply_live(self, changes: dict[str, Any]) -> None:
+        """Push changed settings into the optimisers; `lr`, `lr_g`, `lr_d` by convention."""
+        for key, value in changes.items():
+            target = {"lr": None, "lr_g": "g", "lr_d": "d"}.get(key, "-")
+            if target == "-":
+                continue
+            for opt_name, opt in self.optimizers.items():
+                if target is None or opt_name == target:
+                    for group in opt.param_groups:
+                        group["lr"] = value
+
+    # ----- checkpoints (safetensors tensors + JSON meta; never pickle) -----------------------
+    def checkpoint(self) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+        tensors = {
+            f"model/{k}": v.detach().cpu().contiguous() for k, v in self.state_dict().items()
+        }
+        meta: dict[str, Any] = {"method": self.name, "step": self.step, "optimizers": {}}
+        for name, opt in self.optimizers.items():
+            sd = opt.state_dict()
+            state_meta = {}
+            for idx, st in sd["state"].items():
+                state_meta[str(idx)] = {}
+                for k, v in st.items():
+                    if torch.is_tensor(v):
+                        tensors[f"opt/{name}/{idx}/{k}"] = v.detach().cpu().contiguous()
+                    else:
+                        state_meta[str(idx)][k] = v
+            meta["optimizers"][name] = {"param_groups": sd["param_groups"], "state": state_meta}
+        tensors["rng/generator"] = self.generator.get_state()
+        return tensors, meta
+
+    def restore(self, tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> None:
+        if meta.get("method") != self.name:
+            raise ValueError(f"checkpoint is from method {meta.get('method')!r}, not {self.name!r}")
+        model = {k[len("model/"):]: v for k, v in tensors.items() if k.startswith("model/")}
+        try:
+            self.load_state_dict(model, strict=True)
+        except RuntimeError as e:
+            first = str(e).splitlines()[0]
+            raise ValueError(f"checkpoint does not fit this model: {first}") from None
+        for name, opt in self.optimizers.items():
+            om = meta["optimizers"].get(name)
+            if om is None:
+                raise ValueError(f"checkpoint has no state for optimiser {name!r}")
+            state: dict[int, dict[str, Any]] = {}
+            for idx, st in om["state"].items():
+                state[int(idx)] = dict(st)
+            prefix = f"opt/{name}/"
+            for k, v in tensors.items():
+                if k.startswith(prefix):
+                    idx, key = k[len(prefix):].split("/", 1)
+                    state.setdefault(int(idx), {})[key] = v.to(self.device) if key != "step" else v
+            opt.load_state_dict({"state": state, "param_groups": om["param_groups"]})
+        if "rng/generator" in tensors:
+            self.generator.set_state(tensors["rng/generator"].to(torch.uint8).cpu())
+        self.step = int(meta.get("step", 0))

@@ -1,0 +1,237 @@
+"""Hyperparameters, declared once.
+
+Every method has one frozen dataclass whose fields are declared with `param(...)`: default, bounds
+or choices, help text and a group. From that single declaration come validation (`build`), the saved
+JSON (`to_dict`), the CLI's `--set key=value` parsing (`parse_value`) and the Streamlit widgets
+(`genlab.ui.forms`). Sizes that the data decides (vocab, classes, image shape) are never parameters.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = [
+    "Param",
+    "TrainConfig",
+    "build",
+    "describe",
+    "param",
+    "parse_value",
+    "split_overrides",
+    "to_dict",
+]
+
+
+@dataclass(frozen=True)
+class Param:
+    """What a field declares about itself, read back by `describe`."""
+
+    name: str
+    type: type
+    default: Any
+    low: float | None = None
+    high: float | None = None
+    choices: tuple[str, ...] | None = None
+    help: str = ""
+    group: str = "Model"
+    log: bool = False  # a log-scale quantity (learning rates): widgets step multiplicatively
+    live: bool = False  # may be changed while a run is live, without a restart
+    advanced: bool = False  # hidden in the app's teaching mode
+
+
+def param(
+    default: Any,
+    *,
+    low: float | None = None,
+    high: float | None = None,
+    choices: tuple[str, ...] | list[str] | None = None,
+    help: str = "",
+    group: str = "Model",
+    log: bool = False,
+    live: bool = False,
+    advanced: bool = False,
+) -> Any:
+    """Declare one hyperparameter field of a config dataclass."""
+    meta = {
+        "low": low,
+        "high": high,
+        "choices": tuple(choices) if choices is not None else None,
+        "help": help,
+        "group": group,
+        "log": log,
+        "live": live,
+        "advanced": advanced,
+    }
+    return dataclasses.field(default=default, metadata={"genlab": meta})
+
+
+def describe(cls: type) -> list[Param]:
+    """The declared parameters of a config class, in declaration order."""
+    hints = _type_hints(cls)
+    out = []
+    for f in dataclasses.fields(cls):
+        meta = f.metadata.get("genlab", {})
+        out.append(Param(name=f.name, type=hints[f.name], default=f.default, **meta))
+    return out
+
+
+def _type_hints(cls: type) -> dict[str, type]:
+    names = {"int": int, "float": float, "str": str, "bool": bool}
+    hints = {}
+    for f in dataclasses.fields(cls):
+        t = f.type
+        hints[f.name] = names.get(t, t) if isinstance(t, str) else t
+    return hints
+
+
+def _check_value(p: Param, value: Any) -> tuple[Any, str | None]:
+    """Coerce `value` to the declared type; return (value, problem or None)."""
+    # bool before int: bool is a subclass of int, so True must not pass as 1.
+    if p.type is bool:
+        if not isinstance(value, bool):
+            return value, f"{p.name}={value!r} must be true or false"
+        return value, None
+    if isinstance(value, bool):
+        return value, f"{p.name}={value!r} must be a {p.type.__name__}, not a boolean"
+    if p.type is int:
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        if not isinstance(value, int):
+            return value, f"{p.name}={value!r} must be an integer"
+    elif p.type is float:
+        if not isinstance(value, int | float):
+            return value, f"{p.name}={value!r} must be a number"
+        value = float(value)
+        if not math.isfinite(value):
+            return value, f"{p.name}={value!r} must be finite"
+    elif p.type is str:
+        if not isinstance(value, str):
+            return value, f"{p.name}={value!r} must be a string"
+    if p.choices is not None and value not in p.choices:
+        return value, f"{p.name}={value!r} is not one of {', '.join(p.choices)}"
+    if p.low is not None and value < p.low:
+        return value, f"{p.name}={value!r} is below the minimum {p.low:g} (allowed {_range(p)})"
+    if p.high is not None and value > p.high:
+        return value, f"{p.name}={value!r} is above the maximum {p.high:g} (allowed {_range(p)})"
+    return value, None
+
+
+def _range(p: Param) -> str:
+    lo = "-inf" if p.low is None else f"{p.low:g}"
+    hi = "inf" if p.high is None else f"{p.high:g}"
+    return f"{lo}..{hi}"
+
+
+def build(cls: type, values: dict[str, Any] | None = None, *, base: Any = None) -> Any:
+    """A validated config instance; every problem is reported in one `ValueError`.
+
+    `values` override `base` (an instance) or the declared defaults. Unknown keys are rejected.
+    A config class may define `problems(self) -> list[str]` for cross-field rules.
+    """
+    values = dict(values or {})
+    params = {p.name: p for p in describe(cls)}
+    problems = [
+        f"unknown parameter {k!r} (known: {', '.join(params)})" for k in values if k not in params
+    ]
+    kwargs = {}
+    for name, p in params.items():
+        if name in values:
+            v, problem = _check_value(p, values[name])
+            if problem:
+                problems.append(problem)
+            kwargs[name] = v
+        else:
+            kwargs[name] = getattr(base, name) if base is not None else p.default
+    if problems:
+        raise ValueError("; ".join(problems))
+    cfg = cls(**kwargs)
+    extra = cfg.problems() if hasattr(cfg, "problems") else []
+    if extra:
+        raise ValueError("; ".join(extra))
+    return cfg
+
+
+def to_dict(cfg: Any) -> dict[str, Any]:
+    return dataclasses.asdict(cfg)
+
+
+def parse_value(p: Param, text: str) -> Any:
+    """Parse a CLI or URL string into the declared type (validation happens in `build`)."""
+    text = text.strip()
+    if p.type is bool:
+        low = text.lower()
+        if low in ("1", "true", "yes", "on"):
+            return True
+        if low in ("0", "false", "no", "off"):
+            return False
+        raise ValueError(f"{p.name}={text!r} must be true or false")
+    if p.type is int:
+        try:
+            return int(text)
+        except ValueError:
+            try:
+                f = float(text)
+            except ValueError:
+                raise ValueError(f"{p.name}={text!r} must be an integer") from None
+            if not f.is_integer():
+                raise ValueError(f"{p.name}={text!r} must be an integer") from None
+            return int(f)
+    if p.type is float:
+        try:
+            return float(text)
+        except ValueError:
+            raise ValueError(f"{p.name}={text!r} must be a number") from None
+    return text
+
+
+def split_overrides(
+    pairs: dict[str, str], *classes: type
+) -> tuple[list[dict[str, Any]], list[str]]:
+    """Route `key=value` strings to the config class that declares each key.
+
+    Returns one dict of parsed values per class, and the keys that no class declares.
+    """
+    out: list[dict[str, Any]] = [{} for _ in classes]
+    unknown = []
+    problems = []
+    for key, text in pairs.items():
+        for i, cls in enumerate(classes):
+            found = {p.name: p for p in describe(cls)}.get(key)
+            if found is not None:
+                try:
+                    out[i][key] = parse_value(found, text)
+                except ValueError as e:
+                    problems.append(str(e))
+                break
+        else:
+            unknown.append(key)
+    if problems:
+        raise ValueError("; ".join(problems))
+    return out, unknown
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """The training settings every method shares; the runner owns the loop."""
+
+    steps: int = param(3000, low=1, high=1_000_000, help="Optimiser steps to train.", group="Run")
+    batch_size: int = param(128, low=1, high=4096, help="Examples per step.", group="Run")
+    seed: int = param(0, low=0, high=2**31 - 1, help="Seed for weights, noise and batches.",
+                      group="Run")
+    device: str = param("auto", choices=("auto", "cpu", "cuda", "mps"),
+                        help="auto = CUDA if present, else MPS, else CPU.", group="Run",
+                        advanced=True)
+    log_every: int = param(25, low=1, high=100_000, help="Steps between logged losses.",
+                           group="Run", advanced=True)
+    sample_every: int = param(200, low=1, high=100_000,
+                              help="Steps between kept sample snapshots.", group="Run",
+                              advanced=True)
+    eval_every: int = param(1000, low=0, high=1_000_000,
+                            help="Steps between quality evaluations (0 = only at the end).",
+                            group="Run", advanced=True)
+    checkpoint_every: int = param(1000, low=0, high=1_000_000,
+                                  help="Steps between checkpoints (0 = only at the end).",
+                                  group="Run", advanced=True)

@@ -1,0 +1,93 @@
+"""The process-wide registry of live runs, with a cap on how many train at once.
+
+Runs beyond the cap wait as `queued` and start, first come first served, when a slot frees up.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from genlab.runs.run import Run
+
+
+def default_max_concurrent() -> int:
+    return max(1, int(os.environ.get("GENLAB_MAX_RUNS", "2")))
+
+
+class RunRegistry:
+    def __init__(self, max_concurrent: int | None = None):
+        self.max_concurrent = max_concurrent or default_max_concurrent()
+        self._lock = threading.Lock()
+        self._runs: dict[str, Run] = {}
+        self._queue: list[Run] = []
+        self._active: set[str] = set()
+
+    def submit(self, run: Run) -> None:
+        with self._lock:
+            if run.id in self._runs and run.id in self._active:
+                raise ValueError(f"run {run.id} is already live")
+            self._runs[run.id] = run
+            self._queue.append(run)
+        self._admit()
+
+    def _admit(self) -> None:
+        to_start = []
+        with self._lock:
+            while self._queue and len(self._active) < self.max_concurrent:
+                run = self._queue.pop(0)
+                self._active.add(run.id)
+                to_start.append(run)
+        for run in to_start:
+            run._launch()
+
+    def finished(self, run: Run) -> None:
+        with self._lock:
+            self._active.discard(run.id)
+        self._admit()
+
+    def cancel_queued(self, run: Run) -> bool:
+        """Take a queued run out of the queue (it ends as stopped without training)."""
+        with self._lock:
+            if run in self._queue:
+                self._queue.remove(run)
+                return True
+        return False
+
+    def get(self, run_id: str) -> Run | None:
+        with self._lock:
+            return self._runs.get(run_id)
+
+    def runs(self) -> list[Run]:
+        with self._lock:
+            return list(self._runs.values())
+
+    def live(self) -> list[Run]:
+        return [r for r in self.runs() if r.status in ("queued", "running", "paused")]
+
+    def forget(self, run_id: str) -> None:
+        with self._lock:
+            run = self._runs.get(run_id)
+            if run is not None and run.id not in self._active and run not in self._queue:
+                del self._runs[run_id]
+
+
+def mark_interrupted(store) -> list[str]:
+    """Runs that disk says are live but no thread of this process trains were cut short (the
+    server was killed): mark them `interrupted` so they can be resumed. Returns their ids."""
+    out = []
+    for info in store.list():
+        live = info.get("status") in ("queued", "running", "paused")
+        if live and REGISTRY.get(info["id"]) is None:
+            d = store.run_dir(info["id"])
+            info = dict(info)
+            info.pop("dir", None)
+            info["status"] = "interrupted"
+            d.write_info(info)
+            out.append(info["id"])
+    return out
+
+
+REGISTRY = RunRegistry()

@@ -1,0 +1,455 @@
+"""A run: method + dataset + configs + seed, trained in a background thread.
+
+The worker thread owns the method and never calls streamlit. It publishes what readers need (status,
+step, speed, metric history, the latest samples already encoded) under a lock, and writes the run
+folder. Controls (pause, resume, step N, stop, live knob changes) may come from any thread.
+"""
+
+from __future__ import annotations
+
+import math
+import platform
+import secrets
+import shutil
+import sys
+import threading
+import time
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+import genlab
+from genlab import params
+from genlab.data import Dataset, load_dataset
+from genlab.methods import Method, method_class
+from genlab.runs.build import build_method, method_config, resolve_device, train_config
+from genlab.runs.history import MetricHistory
+from genlab.runs.samples import take_samples
+from genlab.runs.store import RunDir, RunStore
+
+STATES = ("queued", "running", "paused", "done", "stopped", "failed", "interrupted")
+ENDED = ("done", "stopped", "failed", "interrupted")
+
+
+@dataclass
+class SampleSnapshot:
+    step: int
+    kind: str
+    payload: Any  # PNG bytes (images), float array (points, sequences), list[str] (text)
+
+
+@dataclass
+class RunSnapshot:
+    """A consistent copy of what a reader may show; cheap to take."""
+
+    id: str
+    method: str
+    dataset: str
+    status: str
+    step: int
+    steps: int
+    steps_per_s: float
+    eta_s: float | None
+    elapsed_s: float
+    last: dict[str, float]
+    history_version: int
+    n_snapshots: int
+    latest: SampleSnapshot | None
+    error: str | None
+    live_changes: list[dict[str, Any]] = field(default_factory=list)
+    device: str = "cpu"
+
+
+def new_run_id(method: str, dataset: str) -> str:
+    return f"{time.strftime('%Y%m%d-%H%M%S')}-{method}-{dataset}-{secrets.token_hex(2)}"
+
+
+def versions() -> dict[str, str]:
+    return {
+        "genlab": genlab.__version__,
+        "torch": torch.__version__,
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+    }
+
+
+class Run:
+    """Create with validated settings (errors raise ValueError here, before any thread starts)."""
+
+    def __init__(
+        self,
+        method: str,
+        dataset: str,
+        method_values: dict[str, Any] | None = None,
+        train_values: dict[str, Any] | None = None,
+        *,
+        data_file: str | None = None,
+        data_options: dict[str, Any] | None = None,
+        store: RunStore | None = None,
+        run_id: str | None = None,
+        _resume: dict[str, Any] | None = None,
+    ):
+        self.store = store or RunStore()
+        cls = method_class(method)
+        self.train = train_config(method, train_values)
+        self.cfg = method_config(method, method_values)
+        self.device = resolve_device(self.train.device)
+        self.data: Dataset = load_dataset(dataset, data_file, data_options)
+        cls.check(self.cfg, self.train, self.data.spec)
+        self.method_name, self.dataset_name = method, dataset
+        self.id = run_id or new_run_id(method, dataset)
+        self.dir: RunDir = self.store.run_dir(self.id)
+        self.data_options = data_options or {}
+
+        self._lock = threading.Lock()
+        self._resume_cond = threading.Condition(self._lock)
+        self.history = MetricHistory()
+        self.snapshots: list[SampleSnapshot] = []
+        self.live_changes: list[dict[str, Any]] = []
+        self._status = "queued"
+        self._step = 0
+        self._steps_per_s = 0.0
+        self._error: str | None = None
+        self._stop = False
+        self._paused = False
+        self._pause_at: int | None = None
+        self._pending_live: dict[str, Any] = {}
+        self._t0 = time.time()
+        self._elapsed_before = 0.0  # training seconds of earlier sessions (resume)
+        self._train_started: float | None = None
+        self._banked = 0.0  # seconds trained in this session before the last pause
+        self.thread: threading.Thread | None = None
+        self.method: Method | None = None
+        self.created = time.time()
+
+        if _resume is None:
+            self.data_file = self._keep_upload(data_file)
+            self.dir.path.mkdir(parents=True, exist_ok=False)
+        else:
+            self.data_file = data_file
+            self.created = _resume.get("created", self.created)
+            self._elapsed_before = float(_resume.get("elapsed_s", 0.0))
+            self.live_changes = list(_resume.get("live_changes", []))
+        self._resume_info = _resume
+        self._write_info()
+
+    # ----- creation helpers --------------------------------------------------------------------
+    def _keep_upload(self, data_file: str | None) -> str | None:
+        """Copy the user's file into the run folder, so the run is self-contained and resumable."""
+        if not data_file:
+            return None
+        src = Path(data_file)
+        dst_dir = self.dir.path / "data"
+        dst_dir.mkdir(parents=True, exist_ok=True)
+        dst = dst_dir / ("upload" + "".join(src.suffixes[-1:]) if src.is_file() else "upload")
+        if src.is_dir():
+            shutil.copytree(src, dst)
+        else:
+            shutil.copyfile(src, dst)
+        return str(dst)
+
+    @classmethod
+    def from_dir(cls, path: str | Path, steps: int | None = None,
+                 store: RunStore | None = None) -> Run:
+        """A run that continues a saved one from its last checkpoint (same folder)."""
+        d = RunDir(path)
+        info = d.read_info()
+        if not d.has_checkpoint():
+            raise ValueError(f"run {info['id']} has no checkpoint to resume from")
+        store = store or RunStore(d.path.parent)
+        train_values = dict(info["train_config"])
+        if steps is not None:
+            train_values["steps"] = steps
+        return cls(info["method"], info["dataset"], info["method_config"], train_values,
+                   data_file=info.get("data_file"), data_options=info.get("data_options"),
+                   store=store, run_id=info["id"], _resume=info)
+
+    # ----- the info file -----------------------------------------------------------------------
+    def info(self) -> dict[str, Any]:
+        with self._lock:
+            status, step, err = self._status, self._step, self._error
+        return {
+            "id": self.id,
+            "method": self.method_name,
+            "dataset": self.dataset_name,
+            "data_file": self.data_file,
+            "data_options": self.data_options,
+            "method_config": params.to_dict(self.cfg),
+            "train_config": params.to_dict(self.train),
+            "seed": self.train.seed,
+            "spec": self.data.spec.to_dict(),
+            "status": status,
+            "step": step,
+            "steps": self.train.steps,
+            "created": self.created,
+            "updated": time.time(),
+            "elapsed_s": self.elapsed_s(),
+            "error": err,
+            "last": self.history.last(),
+            "live_changes": list(self.live_changes),
+            "device": str(self.device),
+            "versions": versions(),
+        }
+
+    def _write_info(self) -> None:
+        self.dir.write_info(self.info())
+
+    # ----- controls (any thread) ---------------------------------------------------------------
+    def start(self) -> Run:
+        from genlab.runs.registry import REGISTRY
+
+        REGISTRY.submit(self)
+        return self
+
+    def _launch(self) -> None:
+        """Called by the registry: start the worker thread."""
+        self.thread = threading.Thread(target=self._work, name=f"genlab-{self.id}", daemon=True)
+        self.thread.start()
+
+    def pause(self) -> None:
+        with self._lock:
+            if self._status in ("running", "queued"):
+                self._paused = True
+                self._resume_cond.notify_all()
+
+    def resume(self) -> None:
+        with self._lock:
+            self._paused = False
+            self._pause_at = None
+            self._resume_cond.notify_all()
+
+    def step_n(self, n: int) -> None:
+        """Train `n` more steps, then pause."""
+        with self._lock:
+            self._pause_at = self._step + max(1, int(n))
+            self._paused = False
+            self._resume_cond.notify_all()
+
+    def stop(self) -> None:
+        from genlab.runs.registry import REGISTRY
+
+        with self._lock:
+            self._stop = True
+            self._resume_cond.notify_all()
+        if REGISTRY.cancel_queued(self):
+            self._set_status("stopped")
+
+    def set_live(self, **changes: Any) -> None:
+        """Change live hyperparameters; validated now, applied by the worker between steps."""
+        cls = method_class(self.method_name)
+        live = [p.name for p in params.describe(cls.Config) if p.live]
+        bad = [k for k in changes if k not in live]
+        if bad:
+            raise ValueError(f"{', '.join(bad)} cannot change while a run is live "
+                             f"(live: {', '.join(live)})")
+        new = params.build(cls.Config, changes, base=self.cfg)
+        cls.check(new, self.train, self.data.spec)
+        with self._lock:
+            self._pending_live.update(changes)
+            self.cfg = new
+
+    def join(self, timeout: float | None = None) -> None:
+        if self.thread is not None:
+            self.thread.join(timeout)
+
+    # ----- readers -----------------------------------------------------------------------------
+    @property
+    def status(self) -> str:
+        with self._lock:
+            return self._status
+
+    def elapsed_s(self) -> float:
+        t = self._train_started
+        return self._elapsed_before + (time.time() - t if t is not None and
+                                       self._status == "running" else 0.0) + self._banked
+
+    def snapshot(self) -> RunSnapshot:
+        with self._lock:
+            sps = self._steps_per_s
+            remaining = self.train.steps - self._step
+            eta = remaining / sps if sps > 0 and self._status == "running" else None
+            return RunSnapshot(
+                id=self.id, method=self.method_name, dataset=self.dataset_name,
+                status=self._status, step=self._step, steps=self.train.steps, steps_per_s=sps,
+                eta_s=eta, elapsed_s=self.elapsed_s(), last=self.history.last(),
+                history_version=self.history.version, n_snapshots=len(self.snapshots),
+                latest=self.snapshots[-1] if self.snapshots else None, error=self._error,
+                live_changes=list(self.live_changes), device=str(self.device),
+            )
+
+    # ----- the worker --------------------------------------------------------------------------
+    def _set_status(self, status: str, error: str | None = None) -> None:
+        with self._lock:
+            if self._status == "running" and self._train_started is not None:
+                self._banked += time.time() - self._train_started
+                self._train_started = None
+            if status == "running":
+                self._train_started = time.time()
+            self._status = status
+            if error is not None:
+                self._error = error
+        self._write_info()
+
+    def _wait_if_paused(self) -> bool:
+        """Block while paused; return False when the run must stop."""
+        with self._lock:
+            if self._pause_at is not None and self._step >= self._pause_at:
+                self._pause_at = None
+                self._paused = True
+            if not self._paused or self._stop:
+                return not self._stop
+        self._set_status("paused")
+        with self._lock:
+            while self._paused and not self._stop:
+                self._resume_cond.wait(timeout=0.5)
+            stop = self._stop
+        if not stop:
+            self._set_status("running")
+        return not stop
+
+    def _work(self) -> None:
+        try:
+            self._train()
+        except torch.OutOfMemoryError:
+            self._fail("out of memory: try a smaller batch_size or a smaller model "
+                       "(hidden, layers, latent_dim)")
+        except MemoryError:
+            self._fail("out of host memory: try a smaller batch_size or a smaller model")
+        except Exception as e:  # one run's failure must not take down the app or other runs
+            tb = traceback.format_exc(limit=3)
+            self._fail(f"{type(e).__name__}: {e}\n{tb}")
+        finally:
+            from genlab.runs.registry import REGISTRY
+
+            REGISTRY.finished(self)
+
+    def _fail(self, message: str) -> None:
+        self._set_status("failed", error=message)
+
+    def _build(self) -> Method:
+        m = build_method(self.method_name, self.cfg, self.train, self.data.spec, self.device)
+        if self._resume_info is not None:
+            tensors, meta = self.dir.load_checkpoint()
+            m.restore(tensors, meta)
+            self.dir.truncate_metrics(m.step)
+            for row in self.dir.read_metrics():
+                self.history.append(row["step"], row.get("t", 0.0),
+                                    {k: v for k, v in row.items() if k not in ("step", "t")})
+            for step, path in self.dir.list_samples():
+                if step <= m.step:
+                    self.snapshots.append(SampleSnapshot(step, self.data.spec.kind,
+                                                         RunDir.load_sample(path)))
+            with self._lock:
+                self._step = m.step
+        return m
+
+    def _train(self) -> None:
+        with self._lock:
+            stop_early = self._stop
+        if stop_early:
+            self._set_status("stopped")
+            return
+        self._set_status("running")
+        data = self.data.to(self.device)
+        m = self.method = self._build()
+        tr = self.train
+        start = self._step
+        batch_gen = torch.Generator(device=self.device).manual_seed(tr.seed + 7919 * (start + 1))
+        sums: dict[str, torch.Tensor] = {}
+        count, t_last, step_last = 0, time.perf_counter(), start
+        pending_rows: list[dict[str, Any]] = []
+        step = start
+        while step < tr.steps:
+            if not self._wait_if_paused():
+                break
+            self._apply_live(m, step)
+            x, y = data.batch(tr.batch_size, batch_gen)
+            m.step = step
+            out = m.train_step(x, y)
+            for k, v in out.items():
+                sums[k] = sums[k] + v if k in sums else v.detach().clone()
+            count += 1
+            step += 1
+            with self._lock:
+                self._step = step
+            m.step = step
+            last = step == tr.steps
+            if step % tr.log_every == 0 or last:
+                values = {k: float(v) / count for k, v in sums.items()}  # one sync per interval
+                bad = {k: v for k, v in values.items() if not math.isfinite(v)}
+                if bad:
+                    shown = ", ".join(f"{k}={v}" for k, v in bad.items())
+                    self._flush(pending_rows)
+                    self._fail(f"diverged: non-finite loss at step {step} (mean over steps "
+                               f"{step - count + 1}-{step}): {shown}. The last good checkpoint "
+                               "is kept; resume it with a lower learning rate.")
+                    return
+                now = time.perf_counter()
+                with self._lock:
+                    inst = (step - step_last) / max(now - t_last, 1e-9)
+                    self._steps_per_s = inst if self._steps_per_s == 0 else (
+                        0.7 * self._steps_per_s + 0.3 * inst)
+                t_last, step_last = now, step
+                row = {"step": step, "t": round(self.elapsed_s(), 3), **values}
+                self.history.append(step, row["t"], values)
+                pending_rows.append(row)
+                sums, count = {}, 0
+                self._flush(pending_rows)
+            if step % tr.sample_every == 0 or last or step == start + 1:
+                self._snapshot_samples(m, step)
+            if (tr.eval_every and step % tr.eval_every == 0) or last:
+                self._evaluate(m, data, step, pending_rows)
+            if (tr.checkpoint_every and step % tr.checkpoint_every == 0) or last:
+                self._checkpoint(m)
+        self._flush(pending_rows)
+        if step < tr.steps:
+            self._checkpoint(m)
+            self._set_status("stopped")
+        else:
+            self._set_status("done")
+
+    def _flush(self, rows: list[dict[str, Any]]) -> None:
+        self.dir.append_metrics(rows)
+        rows.clear()
+
+    def _apply_live(self, m: Method, step: int) -> None:
+        with self._lock:
+            changes, self._pending_live = self._pending_live, {}
+        if changes:
+            m.set_live(**changes)
+            for k, v in changes.items():
+                self.live_changes.append({"step": step, "key": k, "value": v})
+            self._write_info()
+
+    def _snapshot_samples(self, m: Method, step: int) -> None:
+        kind = self.data.spec.kind
+        m.eval()
+        payload = take_samples(m, self.data, seed=self.train.seed + 1)
+        m.train()
+        self.dir.save_sample(step, kind, payload)
+        with self._lock:
+            self.snapshots.append(SampleSnapshot(step, kind, payload))
+
+    def _evaluate(self, m: Method, data: Dataset, step: int, rows: list[dict[str, Any]]) -> None:
+        from genlab.metrics import evaluate
+
+        m.eval()
+        try:
+            values = evaluate(m, data)
+        finally:
+            m.train()
+        if values:
+            self.history.append(step, self.elapsed_s(), values)
+            rows.append({"step": step, "t": round(self.elapsed_s(), 3), **values})
+            self._flush(rows)
+
+    def _checkpoint(self, m: Method) -> None:
+        tensors, meta = m.checkpoint()
+        if not all(torch.isfinite(t).all() for t in tensors.values() if t.is_floating_point()):
+            return  # never overwrite the last good checkpoint with diverged weights
+        meta["run_step"] = m.step
+        self.dir.save_checkpoint(tensors, meta)
+        self._write_info()

@@ -1,0 +1,236 @@
+"""The run store on disk, under `GENLAB_HOME` (default `./runs`).
+
+One folder per run:
+    run.json            method, dataset, configs, seed, versions, status, timestamps
+    metrics.jsonl       append-only, one JSON object per logged step (flushed every log interval)
+    ckpt/last.safetensors + ckpt/last.json   tensors + JSON meta (never pickle)
+    samples/            one snapshot per `sample_every`: step_000200.png (images), .npy (points,
+                        sequences; plain float arrays, loaded with allow_pickle=False), .txt (text)
+Every whole-file write is atomic (temp file in the same folder, fsync, rename), so a crash leaves
+either the old file or the new one, never half of one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import re
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from safetensors.torch import load as st_load
+from safetensors.torch import save as st_save
+
+LIVE_STATES = ("queued", "running", "paused")
+RUN_ID = re.compile(r"^[A-Za-z0-9_.-]{1,128}$")
+
+
+def genlab_home() -> Path:
+    return Path(os.environ.get("GENLAB_HOME", "runs")).resolve()
+
+
+def atomic_write(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_json(path: Path, obj: Any) -> None:
+    atomic_write(path, json.dumps(obj, indent=1, default=_json_default).encode())
+
+
+def _json_default(o: Any) -> Any:
+    if isinstance(o, tuple):
+        return list(o)
+    if isinstance(o, Path):
+        return str(o)
+    if isinstance(o, np.generic):
+        return o.item()
+    raise TypeError(f"not JSON serialisable: {type(o).__name__}")
+
+
+def read_json(path: Path) -> dict[str, Any]:
+    try:
+        obj = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise ValueError(f"{path.name} is missing in {path.parent}") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise ValueError(f"{path} is corrupt: {e}") from None
+    if not isinstance(obj, dict):
+        raise ValueError(f"{path} is corrupt: not a JSON object")
+    return obj
+
+
+class RunDir:
+    """One run's folder."""
+
+    def __init__(self, path: Path | str):
+        self.path = Path(path)
+
+    @property
+    def run_json(self) -> Path:
+        return self.path / "run.json"
+
+    @property
+    def metrics_path(self) -> Path:
+        return self.path / "metrics.jsonl"
+
+    @property
+    def ckpt_dir(self) -> Path:
+        return self.path / "ckpt"
+
+    @property
+    def samples_dir(self) -> Path:
+        return self.path / "samples"
+
+    # ----- run.json ------------------------------------------------------------------------
+    def read_info(self) -> dict[str, Any]:
+        info = read_json(self.run_json)
+        missing = [k for k in ("id", "method", "dataset", "method_config", "train_config", "status")
+                   if k not in info]
+        if missing:
+            raise ValueError(f"{self.run_json} is missing {', '.join(missing)}")
+        return info
+
+    def write_info(self, info: dict[str, Any]) -> None:
+        write_json(self.run_json, info)
+
+    # ----- metrics.jsonl ---------------------------------------------------------------------
+    def append_metrics(self, rows: list[dict[str, Any]]) -> None:
+        if not rows:
+            return
+        self.path.mkdir(parents=True, exist_ok=True)
+        with open(self.metrics_path, "a") as f:
+            f.write("".join(json.dumps(r) + "\n" for r in rows))
+            f.flush()
+            os.fsync(f.fileno())
+
+    def read_metrics(self, max_step: int | None = None) -> list[dict[str, Any]]:
+        """All complete rows; a torn last line (killed mid-append) is skipped."""
+        if not self.metrics_path.exists():
+            return []
+        rows = []
+        for line in self.metrics_path.read_text().splitlines():
+            try:
+                r = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            if isinstance(r, dict) and "step" in r and (max_step is None or r["step"] <= max_step):
+                rows.append(r)
+        return rows
+
+    def truncate_metrics(self, max_step: int) -> None:
+        """Keep only rows up to `max_step` (resuming from a checkpoint older than the log)."""
+        rows = self.read_metrics(max_step)
+        atomic_write(self.metrics_path, "".join(json.dumps(r) + "\n" for r in rows).encode())
+
+    # ----- checkpoints -----------------------------------------------------------------------
+    def save_checkpoint(self, tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> None:
+        blob = st_save(tensors)
+        meta = dict(meta, sha256=hashlib.sha256(blob).hexdigest(), bytes=len(blob))
+        # tensors first, then the JSON that names their hash: a crash between the two leaves a
+        # mismatch that load_checkpoint refuses, never a silently inconsistent pair
+        atomic_write(self.ckpt_dir / "last.safetensors", blob)
+        write_json(self.ckpt_dir / "last.json", meta)
+
+    def has_checkpoint(self) -> bool:
+        return (self.ckpt_dir / "last.json").exists()
+
+    def load_checkpoint(self) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+        meta = read_json(self.ckpt_dir / "last.json")
+        path = self.ckpt_dir / "last.safetensors"
+        if not path.exists():
+            raise ValueError(f"checkpoint tensors are missing in {self.ckpt_dir}")
+        blob = path.read_bytes()
+        if hashlib.sha256(blob).hexdigest() != meta.get("sha256"):
+            raise ValueError(f"checkpoint in {self.ckpt_dir} is corrupt or does not match its "
+                             "last.json (hash differs)")
+        try:
+            tensors = st_load(blob)
+        except Exception as e:
+            raise ValueError(f"checkpoint in {self.ckpt_dir} is unreadable: {e}") from None
+        return tensors, meta
+
+    # ----- samples ---------------------------------------------------------------------------
+    def save_sample(self, step: int, kind: str, payload: Any) -> None:
+        stem = self.samples_dir / f"step_{step:08d}"
+        if kind == "images":
+            atomic_write(stem.with_suffix(".png"), payload)
+        elif kind == "text":
+            atomic_write(stem.with_suffix(".txt"), ("\n".join(payload) + "\n").encode())
+        else:
+            buf = io.BytesIO()
+            np.save(buf, np.asarray(payload, dtype=np.float32), allow_pickle=False)
+            atomic_write(stem.with_suffix(".npy"), buf.getvalue())
+
+    def list_samples(self) -> list[tuple[int, Path]]:
+        if not self.samples_dir.exists():
+            return []
+        out = []
+        for p in self.samples_dir.iterdir():
+            m = re.fullmatch(r"step_(\d+)\.(png|npy|txt)", p.name)
+            if m:
+                out.append((int(m.group(1)), p))
+        return sorted(out)
+
+    @staticmethod
+    def load_sample(path: Path) -> Any:
+        if path.suffix == ".png":
+            return path.read_bytes()
+        if path.suffix == ".txt":
+            return path.read_text().splitlines()
+        return np.load(path, allow_pickle=False)
+
+
+class RunStore:
+    """All run folders under one home."""
+
+    def __init__(self, home: Path | str | None = None):
+        self.home = Path(home).resolve() if home is not None else genlab_home()
+
+    def run_dir(self, run_id: str) -> RunDir:
+        if not RUN_ID.match(run_id) or run_id in (".", ".."):
+            raise ValueError(f"invalid run id {run_id!r}")
+        return RunDir(self.home / run_id)
+
+    def list(self) -> list[dict[str, Any]]:
+        """run.json of every run folder, newest first; unreadable folders are reported, not
+        hidden, as entries with status 'corrupt'."""
+        if not self.home.exists():
+            return []
+        out = []
+        for p in self.home.iterdir():
+            if not p.is_dir() or p.name.startswith("."):
+                continue
+            try:
+                info = RunDir(p).read_info()
+            except ValueError as e:
+                info = {"id": p.name, "status": "corrupt", "error": str(e), "method": "?",
+                        "dataset": "?", "created": 0}
+            info["dir"] = str(p)
+            out.append(info)
+        return sorted(out, key=lambda i: i.get("created", 0), reverse=True)
+
+    def delete(self, run_id: str) -> None:
+        d = self.run_dir(run_id)
+        if d.path.exists():
+            shutil.rmtree(d.path)
+
+    def disk_bytes(self) -> int:
+        if not self.home.exists():
+            return 0
+        return sum(p.stat().st_size for p in self.home.rglob("*") if p.is_file())
