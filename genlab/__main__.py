@@ -1,5 +1,6 @@
 import sys
 
-from genlab.cli import main
+from genlab.cli import exit_on_sigterm, main
 
+exit_on_sigterm()
 sys.exit(main())

@@ -98,13 +98,12 @@ def _progress(run, as_json: bool) -> None:
     bar = tqdm(total=run.train.steps, initial=run.snapshot().step, unit="step",
                disable=None, file=sys.stderr, dynamic_ncols=True)
     try:
-        while run.thread is None or run.thread.is_alive():
+        while not run.join(0.2):
             snap = run.snapshot()
             bar.n = snap.step
             shown = {k.split("/", 1)[-1]: f"{v:.3g}" for k, v in list(snap.last.items())[:4]}
             bar.set_postfix(shown, refresh=False)
             bar.refresh()
-            time.sleep(0.2)
     except KeyboardInterrupt:
         run.stop()
         run.join()
@@ -246,6 +245,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(fn=cmd_resume)
     return ap
+
+
+def exit_on_sigterm() -> None:
+    """SIGTERM exits through SystemExit, so atexit stops and checkpoints the live runs."""
+    import signal
+    import threading
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -5,8 +5,10 @@ Runs beyond the cap wait as `queued` and start, first come first served, when a 
 
 from __future__ import annotations
 
+import atexit
 import os
 import threading
+import time
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -74,6 +76,18 @@ class RunRegistry:
                 del self._runs[run_id]
 
 
+    def shutdown(self, timeout: float = 10.0) -> None:
+        """Stop every live run (each checkpoints where it got to) and wait for them, up to
+        `timeout` seconds in all. Runs at interpreter exit, so SIGTERM to the server or the CLI
+        (which exit through atexit) leaves resumable runs, not torn ones."""
+        runs = self.live()
+        for run in runs:
+            run.stop()
+        deadline = time.time() + timeout
+        for run in runs:
+            run.join(max(0.0, deadline - time.time()))
+
+
 def mark_interrupted(store) -> list[str]:
     """Runs that disk says are live but no thread of this process trains were cut short (the
     server was killed): mark them `interrupted` so they can be resumed. Returns their ids."""
@@ -91,3 +105,4 @@ def mark_interrupted(store) -> list[str]:
 
 
 REGISTRY = RunRegistry()
+atexit.register(REGISTRY.shutdown)

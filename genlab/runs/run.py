@@ -24,6 +24,7 @@ import torch
 import genlab
 from genlab import params
 from genlab.data import Dataset, load_dataset
+from genlab.limits import Limits
 from genlab.methods import Method, method_class
 from genlab.runs.build import build_method, method_config, resolve_device, train_config
 from genlab.runs.history import MetricHistory
@@ -99,6 +100,13 @@ class Run:
         self.device = resolve_device(self.train.device)
         self.data: Dataset = load_dataset(dataset, data_file, data_options)
         cls.check(self.cfg, self.train, self.data.spec)
+        limits = Limits.from_env()
+        problems = limits.problems(params.to_dict(self.cfg), params.to_dict(self.train))
+        if _resume is None:
+            disk = limits.disk_problem(self.store.disk_bytes())
+            problems += [disk] if disk else []
+        if problems:
+            raise ValueError("; ".join(problems))
         self.method_name, self.dataset_name = method, dataset
         self.id = run_id or new_run_id(method, dataset)
         self.dir: RunDir = self.store.run_dir(self.id)
@@ -122,6 +130,7 @@ class Run:
         self._train_started: float | None = None
         self._banked = 0.0  # seconds trained in this session before the last pause
         self.thread: threading.Thread | None = None
+        self._ended = threading.Event()  # set once the run has ended, whether it trained or not
         self.method: Method | None = None
         self.created = time.time()
 
@@ -236,6 +245,7 @@ class Run:
             self._resume_cond.notify_all()
         if REGISTRY.cancel_queued(self):
             self._set_status("stopped")
+            self._ended.set()
 
     def set_live(self, **changes: Any) -> None:
         """Change live hyperparameters; validated now, applied by the worker between steps."""
@@ -251,9 +261,13 @@ class Run:
             self._pending_live.update(changes)
             self.cfg = new
 
-    def join(self, timeout: float | None = None) -> None:
+    def join(self, timeout: float | None = None) -> bool:
+        """Wait until the run has ended (a queued run waits for its turn too); True if it has."""
+        if not self._ended.wait(timeout):
+            return False
         if self.thread is not None:
             self.thread.join(timeout)
+        return True
 
     # ----- readers -----------------------------------------------------------------------------
     @property
@@ -324,6 +338,7 @@ class Run:
         finally:
             from genlab.runs.registry import REGISTRY
 
+            self._ended.set()
             REGISTRY.finished(self)
 
     def _fail(self, message: str) -> None:

@@ -1,0 +1,86 @@
+"""genlab's run loop against a bare PyTorch loop of the identical model, data, batch and optimiser.
+
+For each case the same method object type is built twice with the same seed: once trained by a bare
+`for` loop (index a batch, call train_step, nothing else), once by genlab's Run (background thread,
+pause/stop checks, metric accumulation, logging, sample snapshots, periodic checkpoints). Both time
+the same span of steps (after a warm-up), alternating A/B several times to share the machine's noise.
+
+    python bench/overhead.py [--steps 600] [--repeats 3]
+
+Last line: `overhead: ratio=R`, R = the worst (genlab time per step / bare time per step).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from genlab.data import load_dataset  # noqa: E402
+from genlab.runs import Run, RunStore  # noqa: E402
+from genlab.runs.build import build_method, train_config  # noqa: E402
+
+CASES = [("gan", "ring8", {}), ("gan", "mnist", {}), ("vae", "mnist", {})]
+WARMUP = 50
+
+
+def bare(method: str, dataset: str, values: dict, steps: int) -> float:
+    train = train_config(method, {"seed": 0, "device": "cpu"})
+    data = load_dataset(dataset)
+    m = build_method(method, values, train, data.spec)
+    g = torch.Generator().manual_seed(0)
+    t0 = 0.0
+    for step in range(WARMUP + steps):
+        if step == WARMUP:
+            t0 = time.perf_counter()
+        x, y = data.batch(train.batch_size, g)
+        m.step = step
+        m.train_step(x, y)
+    return (time.perf_counter() - t0) / steps
+
+
+def genlab_loop(method: str, dataset: str, values: dict, steps: int, store: RunStore) -> float:
+    train = {"steps": WARMUP + steps, "seed": 0, "device": "cpu", "eval_every": 0}
+    run = Run(method, dataset, values, train, store=store).start()
+    run.join()
+    assert run.status == "done", run.snapshot().error
+    # genlab's own clock: wall seconds at each logged step (taken before the end-of-run
+    # evaluation and checkpoint, which the bare loop does not do either)
+    steps_logged, t, _ = run.history.series(next(k for k in run.history.keys()
+                                                 if k.startswith("loss/")))
+    first = next(i for i, s in enumerate(steps_logged) if s >= WARMUP)
+    return (t[-1] - t[first]) / (steps_logged[-1] - steps_logged[first])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--steps", type=int, default=600)
+    ap.add_argument("--repeats", type=int, default=3)
+    args = ap.parse_args()
+    torch.set_num_threads(int(os.environ.get("GENLAB_BENCH_THREADS", torch.get_num_threads())))
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {os.cpu_count()} cpus")
+    ratios = []
+    with tempfile.TemporaryDirectory() as home:
+        store = RunStore(home)
+        for method, dataset, values in CASES:
+            b, g = [], []
+            for _ in range(args.repeats):
+                b.append(bare(method, dataset, values, args.steps))
+                g.append(genlab_loop(method, dataset, values, args.steps, store))
+            # least-contended values: the minimum of each is the least noisy estimate
+            r = min(g) / min(b)
+            ratios.append(r)
+            print(f"{method:>4} on {dataset:<6} bare {min(b) * 1e3:7.2f} ms/step   "
+                  f"genlab {min(g) * 1e3:7.2f} ms/step   ratio {r:.3f}")
+    print(f"overhead: ratio={max(ratios):.3f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,73 @@
+"""Limits for a shared server, from environment variables with safe defaults.
+
+    GENLAB_MAX_RUNS        runs training at once (more wait as queued)         default 2
+    GENLAB_MAX_STEPS       steps per run                                       default 200000
+    GENLAB_MAX_BATCH       batch size                                          default 1024
+    GENLAB_MAX_WIDTH       any width-like size (hidden, latent_dim, emb_dim)  default 2048
+    GENLAB_MAX_UPLOAD_MB   one uploaded file                                   default 50
+    GENLAB_MAX_DISK_MB     disk used by the run store; no new run past it      default 5000
+    GENLAB_READONLY        1 = visitors watch and sample; no start/stop/delete default 0
+    GENLAB_ADMIN_PASSWORD  unlocks control in read-only mode                   default unset
+Nothing is ever deleted to make room: past the disk limit a new run is refused with a message.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any
+
+WIDTH_KEYS = ("hidden", "latent_dim", "emb_dim", "channels")
+
+
+def _num(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise ValueError(f"environment variable {name}={raw!r} must be a number") from None
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_steps: int
+    max_batch: int
+    max_width: int
+    max_disk_mb: float
+    readonly: bool
+    admin_password: str | None
+
+    @classmethod
+    def from_env(cls) -> Limits:
+        return cls(
+            max_steps=int(_num("GENLAB_MAX_STEPS", 200_000)),
+            max_batch=int(_num("GENLAB_MAX_BATCH", 1024)),
+            max_width=int(_num("GENLAB_MAX_WIDTH", 2048)),
+            max_disk_mb=_num("GENLAB_MAX_DISK_MB", 5000),
+            readonly=os.environ.get("GENLAB_READONLY", "0").strip().lower() in ("1", "true", "yes"),
+            admin_password=os.environ.get("GENLAB_ADMIN_PASSWORD") or None,
+        )
+
+    def problems(self, method_cfg: dict[str, Any], train_cfg: dict[str, Any]) -> list[str]:
+        out = []
+        if train_cfg["steps"] > self.max_steps:
+            out.append(f"steps={train_cfg['steps']} is over this server's limit of "
+                       f"{self.max_steps} (GENLAB_MAX_STEPS)")
+        if train_cfg["batch_size"] > self.max_batch:
+            out.append(f"batch_size={train_cfg['batch_size']} is over this server's limit of "
+                       f"{self.max_batch} (GENLAB_MAX_BATCH)")
+        for k in WIDTH_KEYS:
+            v = method_cfg.get(k)
+            if isinstance(v, int) and v > self.max_width:
+                out.append(f"{k}={v} is over this server's limit of {self.max_width} "
+                           "(GENLAB_MAX_WIDTH)")
+        return out
+
+    def disk_problem(self, used_bytes: int) -> str | None:
+        if used_bytes > self.max_disk_mb * 2**20:
+            return (f"the run store uses {used_bytes / 2**20:.0f} MB, over this server's limit of "
+                    f"{self.max_disk_mb:.0f} MB (GENLAB_MAX_DISK_MB): delete old runs on the Runs "
+                    "page (nothing is deleted for you)")
+        return None

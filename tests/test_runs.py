@@ -1,0 +1,269 @@
+"""The runner: background thread, controls, failure, resume, registry and store."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from dataclasses import dataclass
+
+import pytest
+import torch
+
+from genlab.methods.base import METHODS, Method
+from genlab.params import param
+from genlab.runs import REGISTRY, Run, RunStore
+from genlab.runs.registry import RunRegistry, mark_interrupted
+
+
+def wait_for(pred, timeout=60.0, every=0.02):
+    t0 = time.time()
+    while time.time() - t0 < timeout:
+        if pred():
+            return True
+        time.sleep(every)
+    return False
+
+
+@pytest.fixture
+def store(tmp_path, monkeypatch):
+    monkeypatch.setenv("GENLAB_HOME", str(tmp_path / "runs"))
+    return RunStore(tmp_path / "runs")
+
+
+@dataclass(frozen=True)
+class ToyConfig:
+    lr: float = param(0.05, low=0.0, high=1e6, live=True, help="step size")
+    blow_up_at: int = param(-1, low=-1, high=10**6, help="step at which the loss becomes nan")
+    raise_at: int = param(-1, low=-1, high=10**6, help="step at which train_step raises")
+    delay: float = param(0.0, low=0.0, high=1.0, help="seconds to sleep per step")
+
+
+class Toy(Method):
+    """Fits a 2D mean to points: tiny, fast, and able to fail on request."""
+
+    name = "toy"
+    label = "Toy"
+    supports = ("points",)
+    Config = ToyConfig
+
+    def __init__(self, cfg, spec):
+        super().__init__(cfg, spec)
+        self.mu = torch.nn.Parameter(torch.zeros(2))
+        self.optimizers = {"model": torch.optim.SGD([self.mu], lr=cfg.lr)}
+
+    def train_step(self, x, y=None):
+        if self.step == self.cfg.raise_at:
+            raise RuntimeError("boom inside the method")
+        if self.cfg.delay:
+            time.sleep(self.cfg.delay)
+        loss = ((self.to_model(x) - self.mu) ** 2).mean()
+        if self.step == self.cfg.blow_up_at:
+            loss = loss * float("nan")
+        opt = self.optimizers["model"]
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        return {"loss/mse": loss.detach()}
+
+    @torch.no_grad()
+    def sample(self, n, y=None, generator=None, **opts):
+        z = self.noise(n, 2, generator=generator)
+        return self.to_data(self.mu + 0.1 * z)
+
+
+@pytest.fixture(autouse=True)
+def toy_method():
+    METHODS["toy"] = Toy
+    yield
+    METHODS.pop("toy", None)
+
+
+def toy_run(store, steps=200, **cfg):
+    train = {"steps": steps, "batch_size": 8, "log_every": 10, "sample_every": 50,
+             "eval_every": 0, "checkpoint_every": 50, "device": "cpu"}
+    return Run("toy", "ring8", cfg, train, store=store)
+
+
+def test_run_trains_to_done_and_writes_its_folder(store):
+    run = toy_run(store).start()
+    run.join(60)
+    snap = run.snapshot()
+    assert snap.status == "done" and snap.step == 200
+    assert snap.last["loss/mse"] < 1.5
+    d = run.dir
+    info = json.loads(d.run_json.read_text())
+    assert info["status"] == "done" and info["seed"] == 0
+    assert {"genlab", "torch", "python"} <= set(info["versions"])
+    rows = d.read_metrics()
+    assert [r["step"] for r in rows if "loss/mse" in r][:3] == [10, 20, 30]
+    assert d.has_checkpoint() and len(d.list_samples()) >= 4
+    assert not list(d.path.rglob("*.tmp"))  # atomic writes leave no temp files
+
+
+def test_same_seed_same_curve(store):
+    a = toy_run(store, steps=60).start()
+    a.join(30)
+    b = toy_run(store, steps=60).start()
+    b.join(30)
+    assert a.history.series("loss/mse")[2] == b.history.series("loss/mse")[2]
+
+
+def test_pause_resume_step_and_stop(store):
+    run = toy_run(store, steps=100_000, delay=0.001).start()
+    assert wait_for(lambda: run.snapshot().step > 5)
+    run.pause()
+    assert wait_for(lambda: run.status == "paused")
+    s1 = run.snapshot().step
+    time.sleep(0.3)
+    assert run.snapshot().step == s1  # paused means no steps
+    run.step_n(7)
+    assert wait_for(lambda: run.status == "paused" and run.snapshot().step == s1 + 7)
+    run.resume()
+    assert wait_for(lambda: run.snapshot().step > s1 + 20)
+    run.stop()
+    run.join(30)
+    assert run.status == "stopped"
+    assert run.dir.has_checkpoint()  # stopping keeps a checkpoint of where it got to
+
+
+def test_nan_fails_the_run_and_keeps_last_good_checkpoint(store):
+    run = toy_run(store, steps=500, blow_up_at=123).start()
+    run.join(60)
+    snap = run.snapshot()
+    assert snap.status == "failed"
+    assert "non-finite" in snap.error and "step 130" in snap.error and "loss/mse=nan" in snap.error
+    tensors, meta = run.dir.load_checkpoint()
+    assert meta["step"] == 100
+    assert torch.isfinite(tensors["model/mu"]).all()
+
+
+def test_exception_fails_only_that_run(store):
+    bad = toy_run(store, steps=100, raise_at=5).start()
+    good = toy_run(store, steps=100).start()
+    bad.join(30)
+    good.join(30)
+    assert bad.status == "failed" and "boom inside the method" in bad.snapshot().error
+    assert good.status == "done"
+
+
+def test_resume_from_checkpoint_continues(store):
+    run = toy_run(store, steps=100).start()
+    run.join(30)
+    again = Run.from_dir(run.dir.path, steps=180, store=store).start()
+    again.join(30)
+    snap = again.snapshot()
+    assert snap.status == "done" and snap.step == 180
+    steps = [r["step"] for r in again.dir.read_metrics() if "loss/mse" in r]
+    assert steps == sorted(set(steps)) and steps[-1] == 180  # no duplicated rows
+
+
+def test_validation_happens_before_any_thread(store):
+    with pytest.raises(ValueError, match="lr=-1.0 is below the minimum"):
+        Run("toy", "ring8", {"lr": -1.0}, {}, store=store)
+    with pytest.raises(ValueError, match="does not support images"):
+        Run("toy", "digits", {}, {}, store=store)
+    with pytest.raises(ValueError, match="unknown parameter 'nope'"):
+        Run("toy", "ring8", {"nope": 1}, {}, store=store)
+    with pytest.raises(ValueError, match="unknown dataset"):
+        Run("toy", "ring9", {}, {}, store=store)
+
+
+def test_live_knob_change_is_recorded(store):
+    run = toy_run(store, steps=100_000, delay=0.001).start()
+    assert wait_for(lambda: run.snapshot().step > 5)
+    run.set_live(lr=0.01)
+    assert wait_for(lambda: run.live_changes)
+    with pytest.raises(ValueError, match="cannot change while a run is live"):
+        run.set_live(blow_up_at=3)
+    run.stop()
+    run.join(30)
+    change = run.live_changes[0]
+    assert change["key"] == "lr" and change["value"] == 0.01 and change["step"] > 5
+    assert run.method.optimizers["model"].param_groups[0]["lr"] == 0.01
+    assert json.loads(run.dir.run_json.read_text())["live_changes"][0]["key"] == "lr"
+
+
+def test_registry_caps_concurrent_runs(store):
+    reg = RunRegistry(max_concurrent=1)
+    a, b = toy_run(store, steps=100_000, delay=0.001), toy_run(store, steps=50)
+    import genlab.runs.registry as registry_module
+
+    orig = registry_module.REGISTRY
+    registry_module.REGISTRY = reg
+    try:
+        reg.submit(a)
+        reg.submit(b)
+        assert wait_for(lambda: a.status == "running")
+        time.sleep(0.3)
+        assert b.status == "queued"
+        a.stop()
+        b.join(0)
+        assert wait_for(lambda: b.status == "done", timeout=60)
+    finally:
+        registry_module.REGISTRY = orig
+
+
+def test_stopping_a_queued_run(store):
+    reg = RunRegistry(max_concurrent=1)
+    import genlab.runs.registry as registry_module
+
+    orig = registry_module.REGISTRY
+    registry_module.REGISTRY = reg
+    try:
+        a, b = toy_run(store, steps=100_000, delay=0.001), toy_run(store, steps=50)
+        reg.submit(a)
+        reg.submit(b)
+        b.stop()
+        assert b.status == "stopped"
+        a.stop()
+        a.join(30)
+    finally:
+        registry_module.REGISTRY = orig
+
+
+def test_history_is_bounded_and_thinned_by_age(store):
+    from genlab.runs.history import MetricHistory
+
+    h = MetricHistory(cap=100)
+    for i in range(10_000):
+        h.append(i, float(i), {"a": float(i)})
+    steps, _, _ = h.series("a")
+    assert len(steps) <= 100
+    assert steps[0] == 0 and steps[-1] == 9999
+    assert steps == sorted(steps)
+    assert steps[-1] - steps[-2] < steps[1] - steps[0]  # recent past kept finer than the distant
+
+
+def test_interrupted_runs_are_marked_and_resumable(store):
+    run = toy_run(store, steps=100).start()
+    run.join(30)
+    info = run.dir.read_info()
+    info["status"] = "running"  # what a killed server leaves behind
+    run.dir.write_info(info)
+    REGISTRY.forget(run.id)
+    assert mark_interrupted(store) == [run.id]
+    assert run.dir.read_info()["status"] == "interrupted"
+    again = Run.from_dir(run.dir.path, steps=120, store=store).start()
+    again.join(30)
+    assert again.status == "done"
+
+
+def test_concurrent_runs_from_many_threads(store):
+    runs = []
+    lock = threading.Lock()
+
+    def start():
+        r = toy_run(store, steps=60).start()
+        with lock:
+            runs.append(r)
+
+    threads = [threading.Thread(target=start) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for r in runs:
+        r.join(60)
+    assert [r.status for r in runs] == ["done"] * 6
+    assert len({r.id for r in runs}) == 6
