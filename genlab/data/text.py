@@ -46,7 +46,7 @@ def encode_items(items: list[str], name: str, description: str) -> Dataset:
 
 
 def decode(tokens, vocab: tuple[str, ...]) -> str:
-    """Token ids -> string, stopping at the first end token (the leading start token is skipped)."""
+    """Token ids -> string, stopping at the first end token (pass the ids after the start token)."""
     out = []
     for t in tokens:
         t = int(t)

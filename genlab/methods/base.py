@@ -142,9 +142,9 @@ class Method(nn.Module):
 
     # ----- checkpoints (safetensors tensors + JSON meta; never pickle) -----------------------
     def checkpoint(self) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
-        tensors = {
-            f"model/{k}": v.detach().cpu().contiguous() for k, v in self.state_dict().items()
-        }
+        # _snap copies: on CPU .cpu() would alias the live weights and Adam moments, so a restored
+        # model (or a checkpoint written later by another thread) would see the next steps' values.
+        tensors = {f"model/{k}": _snap(v) for k, v in self.state_dict().items()}
         meta: dict[str, Any] = {"method": self.name, "step": self.step, "optimizers": {}}
         for name, opt in self.optimizers.items():
             sd = opt.state_dict()
@@ -153,7 +153,7 @@ class Method(nn.Module):
                 state_meta[str(idx)] = {}
                 for k, v in st.items():
                     if torch.is_tensor(v):
-                        tensors[f"opt/{name}/{idx}/{k}"] = v.detach().cpu().contiguous()
+                        tensors[f"opt/{name}/{idx}/{k}"] = _snap(v)
                     else:
                         state_meta[str(idx)][k] = v
             meta["optimizers"][name] = {"param_groups": sd["param_groups"], "state": state_meta}
@@ -185,3 +185,8 @@ class Method(nn.Module):
         if "rng/generator" in tensors:
             self.generator.set_state(tensors["rng/generator"].to(torch.uint8).cpu())
         self.step = int(meta.get("step", 0))
+
+
+def _snap(v: torch.Tensor) -> torch.Tensor:
+    """A contiguous CPU copy that never shares memory with the live tensor."""
+    return v.detach().to("cpu", copy=True).contiguous()

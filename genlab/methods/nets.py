@@ -40,7 +40,7 @@ def pack(x, k: int):
 
 
 def conv_plan(size: int) -> tuple[int, int]:
-    """(start, n_up): a start grid of 4..7 doubled n_up times reaches >= size (then cropped), so
+    """(start, n_up): a start grid of 4..8 doubled n_up times reaches >= size (then cropped), so
     8 -> 4x4 doubled once, 28 -> 7x7 twice, 100 -> 7x7 four times = 112, cropped to 100."""
     n_up = 0
     while size >= 4 * 2 ** (n_up + 1):
@@ -55,9 +55,18 @@ class Generator(nn.Module):
     Radford et al. 2015): a linear projection to a small grid, then ConvTranspose doublings (no
     batch norm, so a sample never depends on the rest of its batch), cropped to the exact size."""
 
-    def __init__(self, latent_dim: int, shape: tuple[int, ...], *, arch: str = "mlp",
-                 hidden: int = 128, layers: int = 2, channels: int = 64,
-                 n_classes: int = 0, emb_dim: int = 0):
+    def __init__(
+        self,
+        latent_dim: int,
+        shape: tuple[int, ...],
+        *,
+        arch: str = "mlp",
+        hidden: int = 128,
+        layers: int = 2,
+        channels: int = 64,
+        n_classes: int = 0,
+        emb_dim: int = 0,
+    ):
         super().__init__()
         self.shape = tuple(shape)
         self.emb = nn.Embedding(n_classes, emb_dim) if n_classes else None
@@ -67,15 +76,20 @@ class Generator(nn.Module):
             n_out *= s
         out_act = nn.Tanh() if len(self.shape) == 3 else None  # images live in [-1, 1]
         if arch == "mlp":
-            self.net = mlp([n_in] + [hidden] * layers + [n_out], out_act=out_act)
+            # ReLU (as DCGAN's G): units that switch fully off let G map whole regions of z to
+            # one tight mode; LeakyReLU's slope keeps a spread that costs precision on 2D mixtures.
+            self.net = mlp([n_in] + [hidden] * layers + [n_out], act=nn.ReLU, out_act=out_act)
             return
         c, size = self.shape[0], self.shape[-1]
         start, n_up = conv_plan(size)
         width = [channels * 2 ** min(n_up - i, 3) for i in range(n_up + 1)]  # top ... bottom
-        body: list[nn.Module] = [nn.Linear(n_in, width[0] * start * start),
-                                 nn.Unflatten(1, (width[0], start, start)), nn.LeakyReLU(0.2)]
+        body: list[nn.Module] = [
+            nn.Linear(n_in, width[0] * start * start),
+            nn.Unflatten(1, (width[0], start, start)),
+            nn.ReLU(),
+        ]
         for a, b in zip(width[:-1], width[1:]):
-            body += [nn.ConvTranspose2d(a, b, 4, 2, 1), nn.LeakyReLU(0.2)]  # doubles H, W
+            body += [nn.ConvTranspose2d(a, b, 4, 2, 1), nn.ReLU()]  # doubles H, W
         body += [nn.Conv2d(width[-1], c, 3, 1, 1), nn.Tanh()]
         self.net = nn.Sequential(*body)
 
@@ -95,9 +109,18 @@ class Discriminator(nn.Module):
     the projection discriminator (Miyato & Koyama 2018, eq. 3); `c` is the one-hot labels of the
     pack, concatenated. `norm`: none | spectral (Miyato et al. 2018) | layer."""
 
-    def __init__(self, shape: tuple[int, ...], *, arch: str = "mlp", hidden: int = 128,
-                 layers: int = 2, channels: int = 64, pack: int = 1, norm: str = "none",
-                 n_cond: int = 0):
+    def __init__(
+        self,
+        shape: tuple[int, ...],
+        *,
+        arch: str = "mlp",
+        hidden: int = 128,
+        layers: int = 2,
+        channels: int = 64,
+        pack: int = 1,
+        norm: str = "none",
+        n_cond: int = 0,
+    ):
         super().__init__()
         sn = norm == "spectral"
 
@@ -109,9 +132,15 @@ class Discriminator(nn.Module):
         for s in shape:
             n_in *= s
         if arch == "mlp":
-            self.phi = nn.Sequential(nn.Flatten(), mlp([n_in] + [hidden] * layers,
-                                                       out_act=nn.LeakyReLU(0.2), sn=sn,
-                                                       norm="layer" if norm == "layer" else "none"))
+            self.phi = nn.Sequential(
+                nn.Flatten(),
+                mlp(
+                    [n_in] + [hidden] * layers,
+                    out_act=nn.LeakyReLU(0.2),
+                    sn=sn,
+                    norm="layer" if norm == "layer" else "none",
+                ),
+            )
             n_feat = hidden
         else:
             c, size = shape[0], shape[-1]

@@ -29,7 +29,7 @@ from genlab.methods import Method, method_class
 from genlab.runs.build import build_method, method_config, resolve_device, train_config
 from genlab.runs.history import MetricHistory
 from genlab.runs.samples import take_samples
-from genlab.runs.store import RunDir, RunStore
+from genlab.runs.store import RunDir, RunStore, read_json
 
 STATES = ("queued", "running", "paused", "done", "stopped", "failed", "interrupted")
 ENDED = ("done", "stopped", "failed", "interrupted")
@@ -135,13 +135,15 @@ class Run:
         self.created = time.time()
 
         if _resume is None:
-            self.data_file = self._keep_upload(data_file)
             self.dir.path.mkdir(parents=True, exist_ok=False)
+            self.data_file = self._keep_upload(data_file)
         else:
             self.data_file = data_file
             self.created = _resume.get("created", self.created)
             self._elapsed_before = float(_resume.get("elapsed_s", 0.0))
             self.live_changes = list(_resume.get("live_changes", []))
+            # show where it will continue from at once, not step 0 until the worker has restored
+            self._step = int(read_json(self.dir.ckpt_dir / "last.json").get("step", 0))
         self._resume_info = _resume
         self._write_info()
 

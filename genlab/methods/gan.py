@@ -1,0 +1,293 @@
+"""GAN (Goodfellow et al. 2014) with a choice of losses, regularisers, packing and generator EMA.
+
+G maps noise z ~ N(0, I) to model space; D scores real against generated samples. One
+`train_step` is `n_critic` D updates then one G update, as in WGAN's Algorithm 1 (Arjovsky et al.
+2017) and the DCGAN loop of pytorch/examples. The losses below take D's raw output (a logit for
+`minimax` / `nonsaturating`, a score for the others), so the cgan subclass shares every line.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+from genlab.data.base import DataSpec
+from genlab.methods.base import Method, register
+from genlab.methods.nets import Discriminator, Generator, pack
+from genlab.params import TrainConfig, param
+
+LOSSES = ("nonsaturating", "minimax", "hinge", "wgan-gp", "lsgan")
+
+
+def d_loss(kind: str, r: torch.Tensor, f: torch.Tensor) -> torch.Tensor:
+    """D's loss from its raw outputs on real (`r`) and generated (`f`) samples."""
+    if kind in ("minimax", "nonsaturating"):
+        # Goodfellow et al. 2014, eq. 1: max_D E log D(x) + E log(1 - D(G(z))), D = sigmoid(logit);
+        # -log sigmoid(r) = softplus(-r) and -log(1 - sigmoid(f)) = softplus(f), stable forms.
+        return F.softplus(-r).mean() + F.softplus(f).mean()
+    if kind == "hinge":
+        # Lim & Ye 2017 (Geometric GAN), eq. 9; Miyato et al. 2018, eq. 16:
+        # E max(0, 1 - D(x)) + E max(0, 1 + D(G(z))).
+        return F.relu(1 - r).mean() + F.relu(1 + f).mean()
+    if kind == "wgan-gp":
+        # Gulrajani et al. 2017, eq. 3 (without its gradient penalty, added by the caller):
+        # E D(G(z)) - E D(x), the negated Wasserstein-1 estimate of a 1-Lipschitz critic.
+        return f.mean() - r.mean()
+    if kind == "lsgan":
+        # Mao et al. 2017, eq. 2 with a = 0 (fake), b = 1 (real):
+        # 1/2 E (D(x) - 1)^2 + 1/2 E D(G(z))^2.
+        return 0.5 * ((r - 1) ** 2).mean() + 0.5 * (f**2).mean()
+    raise ValueError(f"unknown GAN loss {kind!r} (allowed: {', '.join(LOSSES)})")
+
+
+def g_loss(kind: str, f: torch.Tensor) -> torch.Tensor:
+    """G's loss from D's raw output on generated samples."""
+    if kind == "minimax":
+        # Goodfellow et al. 2014, eq. 1: min_G E log(1 - D(G(z))) = -softplus(f); saturates when D
+        # confidently rejects the fakes (the reason for the non-saturating form).
+        return -F.softplus(f).mean()
+    if kind == "nonsaturating":
+        # Goodfellow et al. 2014, sec. 3: max_G E log D(G(z)), i.e. minimise softplus(-f).
+        return F.softplus(-f).mean()
+    if kind in ("hinge", "wgan-gp"):
+        # Miyato et al. 2018, eq. 17 / Gulrajani et al. 2017, Algorithm 1: -E D(G(z)).
+        return -f.mean()
+    if kind == "lsgan":
+        # Mao et al. 2017, eq. 2 with c = 1: 1/2 E (D(G(z)) - 1)^2.
+        return 0.5 * ((f - 1) ** 2).mean()
+    raise ValueError(f"unknown GAN loss {kind!r} (allowed: {', '.join(LOSSES)})")
+
+
+def grad_sq_norm(out: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """||d sum(out) / dx||^2 per example of x, kept in the graph (R1 and the gradient penalty)."""
+    (g,) = torch.autograd.grad(out.sum(), x, create_graph=True)
+    return g.pow(2).flatten(1).sum(1)  # (B,)
+
+
+@dataclass(frozen=True)
+class GANConfig:
+    arch: str = param(
+        "mlp",
+        choices=("mlp", "conv"),
+        help="mlp for points and images; conv (DCGAN) for images only.",
+    )
+    latent_dim: int = param(16, low=1, high=512, help="Size of the noise vector z.")
+    hidden: int = param(256, low=8, high=2048, help="Width of the MLP layers.")
+    layers: int = param(2, low=1, high=8, help="Hidden layers of each MLP.")
+    channels: int = param(
+        64, low=8, high=512, help="Conv nets: channels of the widest-grid layer.", advanced=True
+    )
+    loss: str = param(
+        "nonsaturating",
+        choices=LOSSES,
+        live=True,
+        group="Loss",
+        help="GAN objective; wgan-gp adds the gradient penalty gp_lambda.",
+    )
+    n_critic: int = param(
+        1,
+        low=1,
+        high=10,
+        live=True,
+        group="Loss",
+        help="D updates per G update (5 is usual for wgan-gp).",
+    )
+    gp_lambda: float = param(
+        10.0,
+        low=0.0,
+        high=100.0,
+        live=True,
+        group="Loss",
+        help="WGAN-GP gradient penalty weight (Gulrajani et al. 2017).",
+    )
+    r1_gamma: float = param(
+        0.0,
+        low=0.0,
+        high=100.0,
+        live=True,
+        group="Loss",
+        help="R1 penalty on D's gradient at real data (0 = off).",
+    )
+    d_norm: str = param(
+        "none",
+        choices=("none", "spectral", "layer"),
+        group="Loss",
+        help="Normalisation of D's layers; spectral = Miyato et al. 2018.",
+    )
+    pack: int = param(
+        2,
+        low=1,
+        high=8,
+        group="Loss",
+        help="PacGAN: D judges this many samples at once (fights mode collapse).",
+    )
+    lr_g: float = param(
+        1e-3,
+        low=1e-6,
+        high=1e-1,
+        log=True,
+        live=True,
+        group="Optimiser",
+        help="Adam learning rate of G.",
+    )
+    lr_d: float = param(
+        1e-3,
+        low=1e-6,
+        high=1e-1,
+        log=True,
+        live=True,
+        group="Optimiser",
+        help="Adam learning rate of D.",
+    )
+    beta1: float = param(
+        0.5,
+        low=0.0,
+        high=0.999,
+        group="Optimiser",
+        advanced=True,
+        help="Adam beta1 (0.5 as in DCGAN).",
+    )
+    beta2: float = param(
+        0.999, low=0.0, high=0.9999, group="Optimiser", advanced=True, help="Adam beta2."
+    )
+    ema: float = param(
+        0.0,
+        low=0.0,
+        high=0.9999,
+        group="Optimiser",
+        help="Decay of an average copy of G used for sampling (0 = off).",
+    )
+
+
+@register
+class GAN(Method):
+    name = "gan"
+    label = "GAN"
+    supports = ("points", "images")
+    Config = GANConfig
+    train_defaults = {"batch_size": 256, "steps": 5000}
+    description = "Generator against discriminator; choose the loss, regularisers and packing."
+
+    def __init__(self, cfg: GANConfig, spec: DataSpec):
+        super().__init__(cfg, spec)
+        k = spec.n_classes if self.conditional else 0
+        nets = {
+            "arch": cfg.arch,
+            "hidden": cfg.hidden,
+            "layers": cfg.layers,
+            "channels": cfg.channels,
+        }
+        self.G = Generator(
+            cfg.latent_dim, spec.shape, n_classes=k, emb_dim=getattr(cfg, "emb_dim", 0), **nets
+        )
+        self.D = Discriminator(
+            spec.shape, pack=cfg.pack, norm=cfg.d_norm, n_cond=cfg.pack * k, **nets
+        )
+        # The averaged G is a submodule, so it is in state_dict and survives checkpoints.
+        self.G_ema = copy.deepcopy(self.G).requires_grad_(False) if cfg.ema > 0 else None
+        betas = (cfg.beta1, cfg.beta2)
+        self.optimizers = {
+            "g": torch.optim.Adam(self.G.parameters(), lr=cfg.lr_g, betas=betas),
+            "d": torch.optim.Adam(self.D.parameters(), lr=cfg.lr_d, betas=betas),
+        }
+
+    @classmethod
+    def problems(cls, cfg: GANConfig, train: TrainConfig, spec: DataSpec) -> list[str]:
+        out = []
+        if cfg.arch == "conv" and spec.kind != "images":
+            out.append(f"arch='conv' needs images; {spec.name!r} is {spec.kind} data (use mlp)")
+        if train.batch_size % cfg.pack:
+            out.append(f"batch_size={train.batch_size} must be a multiple of pack={cfg.pack}")
+        return out
+
+    # ----- conditioning hooks (the cgan subclass overrides these) ------------------------------
+    def _cond(self, y: torch.Tensor | None) -> torch.Tensor | None:
+        """What G receives besides z: nothing for an unconditional GAN."""
+        return None
+
+    def _d(self, x: torch.Tensor, c: torch.Tensor | None) -> torch.Tensor:
+        """D's raw score per pack of `pack` consecutive samples."""
+        return self.D(pack(x, self.cfg.pack), None)  # (B/pack,)
+
+    # ----- one step ----------------------------------------------------------------------------
+    def train_step(self, x: torch.Tensor, y: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+        cfg = self.cfg
+        opt_g, opt_d = self.optimizers["g"], self.optimizers["d"]
+        x_real = self.to_model(x)
+        c = self._cond(y)  # generated samples take the real batch's labels (cgan)
+        n = len(x_real)
+        out: dict[str, torch.Tensor] = {}
+        for _ in range(cfg.n_critic):
+            # ===== D phase: minimise d_loss(D(x_real), D(G(z))) (+ R1 / gradient penalty) =====
+            # With n_critic > 1 every D update reuses this step's real batch with fresh z.
+            with torch.no_grad():
+                x_fake = self.G(self.noise(n, cfg.latent_dim), c)  # (B, *shape)
+            if cfg.r1_gamma > 0:
+                x_real.requires_grad_(True)
+            r, f = self._d(x_real, c), self._d(x_fake, c)
+            loss_d = d_loss(cfg.loss, r, f)
+            if cfg.r1_gamma > 0:
+                # R1 (Mescheder et al. 2018, eq. 9): gamma/2 E ||grad_x D(x)||^2 on real data.
+                out["loss/r1"] = grad_sq_norm(r, x_real).mean()
+                loss_d = loss_d + 0.5 * cfg.r1_gamma * out["loss/r1"]
+                x_real = x_real.detach()
+            if cfg.loss == "wgan-gp":
+                # Gulrajani et al. 2017, eq. 3: lambda E (||grad D(x_hat)||_2 - 1)^2 on random
+                # interpolates x_hat = eps x + (1 - eps) x_fake (one eps per sample).
+                eps = torch.rand(
+                    n, *[1] * (x_real.dim() - 1), generator=self.generator, device=x_real.device
+                )  # (B, 1, ...)
+                x_hat = (eps * x_real + (1 - eps) * x_fake).requires_grad_(True)
+                norms = (grad_sq_norm(self._d(x_hat, c), x_hat) + 1e-12).sqrt()
+                out["loss/gp"] = ((norms - 1) ** 2).mean()
+                loss_d = loss_d + cfg.gp_lambda * out["loss/gp"]
+            opt_d.zero_grad(set_to_none=True)
+            loss_d.backward()
+            opt_d.step()
+
+        # ===== G phase: minimise g_loss(D(G(z))) =====
+        x_fake = self.G(self.noise(n, cfg.latent_dim), c)  # (B, *shape)
+        loss_g = g_loss(cfg.loss, self._d(x_fake, c))
+        opt_g.zero_grad(set_to_none=True)
+        loss_g.backward()
+        opt_g.step()
+        if self.G_ema is not None:
+            self._update_ema()
+
+        prob = cfg.loss in ("minimax", "nonsaturating")  # report D's probability, else its score
+        out.update(
+            {
+                "loss/d": loss_d,
+                "loss/g": loss_g,
+                "d/real": torch.sigmoid(r).mean() if prob else r.mean(),
+                "d/fake": torch.sigmoid(f).mean() if prob else f.mean(),
+            }
+        )
+        return {k: v.detach() for k, v in out.items()}
+
+    @torch.no_grad()
+    def _update_ema(self) -> None:
+        # Exponential moving average of G's weights (Karras et al. 2018, sec. 4; Yazici et al.
+        # 2019). The decay ramps up over the first steps so that an early sample is not just init.
+        decay = min(self.cfg.ema, (1 + self.step) / (10 + self.step))
+        for p_ema, p in zip(self.G_ema.parameters(), self.G.parameters()):
+            p_ema.lerp_(p, 1 - decay)
+        for b_ema, b in zip(self.G_ema.buffers(), self.G.buffers()):
+            b_ema.copy_(b)
+
+    @torch.no_grad()
+    def sample(
+        self,
+        n: int,
+        y: torch.Tensor | None = None,
+        generator: torch.Generator | None = None,
+        **opts: Any,
+    ) -> torch.Tensor:
+        G = self.G_ema if self.G_ema is not None else self.G
+        z = self.noise(n, self.cfg.latent_dim, generator=generator)  # (n, latent)
+        x = self.to_data(G(z, self._cond(y)))  # (n, *shape)
+        return x.clamp(0, 1) if self.spec.kind == "images" else x

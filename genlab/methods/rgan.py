@@ -1,0 +1,174 @@
+"""Recurrent GAN for real-valued sequences: C-RNN-GAN (Mogren 2016) / RGAN and RCGAN (Esteban et
+al. 2017).
+
+G is an LSTM that reads a noise sequence z_1..z_T (one fresh N(0, I) vector per step) and emits one
+value per step through a linear head: (B, T, latent) -> (B, T, C), in the model's standardised
+space. D is an LSTM that reads a series and gives a logit at EVERY step (Esteban et al. 2017,
+sec. 2.1: "the discriminator ... produces a classification at each time step"); the GAN loss is
+averaged over batch and steps. With `condition=label` (RCGAN, Esteban sec. 2.2) a learned label
+embedding is concatenated to every step's input of both G and D.
+
+The losses are the GAN method's (`genlab.methods.gan.d_loss` / `g_loss`), applied to the (B, T)
+per-step outputs. One `train_step` is `n_critic` D updates (fresh z, the same real batch) then one
+G update.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import nn
+
+from genlab.data.base import DataSpec
+from genlab.methods.base import Method, register
+from genlab.methods.gan import d_loss, g_loss
+from genlab.params import TrainConfig, param
+
+EMB_DIM = 8  # label embedding size (RCGAN)
+LOSSES = ("nonsaturating", "minimax", "lsgan", "hinge")  # per-step losses (no gradient penalty)
+
+
+class SeqNet(nn.Module):
+    """An LSTM over the steps, a linear head per step; `n_classes` > 0 adds a label embedding
+    concatenated to every step's input."""
+
+    def __init__(self, n_in: int, hidden: int, layers: int, n_out: int, n_classes: int = 0):
+        super().__init__()
+        self.emb = nn.Embedding(n_classes, EMB_DIM) if n_classes else None
+        self.rnn = nn.LSTM(n_in + (EMB_DIM if n_classes else 0), hidden, layers, batch_first=True)
+        self.head = nn.Linear(hidden, n_out)
+
+    def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        if self.emb is not None:
+            e = self.emb(y)[:, None, :].expand(-1, x.shape[1], -1)  # (B, T, E)
+            x = torch.cat([x, e], dim=2)  # (B, T, n_in + E)
+        h, _ = self.rnn(x)  # (B, T, H)
+        return self.head(h)  # (B, T, n_out)
+
+
+@dataclass(frozen=True)
+class RGANConfig:
+    latent_dim: int = param(8, low=1, high=256, help="Size of the noise vector fed at each step.")
+    hidden: int = param(64, low=8, high=1024, help="LSTM width of G and D.")
+    layers: int = param(1, low=1, high=4, help="Stacked LSTM layers in G and D.")
+    condition: str = param(
+        "none",
+        choices=("none", "label"),
+        help="label = RCGAN: G and D also see the series' class (needs a labelled dataset).",
+    )
+    loss: str = param(
+        "nonsaturating",
+        choices=LOSSES,
+        live=True,
+        group="Loss",
+        help="GAN objective, applied to D's output at every step.",
+    )
+    n_critic: int = param(
+        1, low=1, high=10, live=True, group="Loss", help="D updates per G update."
+    )
+    lr_g: float = param(
+        1e-3,
+        low=1e-6,
+        high=1e-1,
+        log=True,
+        live=True,
+        group="Optimiser",
+        help="Adam learning rate of G.",
+    )
+    lr_d: float = param(
+        1e-3,
+        low=1e-6,
+        high=1e-1,
+        log=True,
+        live=True,
+        group="Optimiser",
+        help="Adam learning rate of D.",
+    )
+
+
+@register
+class RGAN(Method):
+    name = "rgan"
+    label = "Recurrent GAN"
+    supports = ("sequences",)
+    Config = RGANConfig
+    train_defaults = {"batch_size": 64, "steps": 3000}
+    description = "LSTM generator against an LSTM discriminator that judges every step."
+
+    def __init__(self, cfg: RGANConfig, spec: DataSpec):
+        super().__init__(cfg, spec)
+        self.T, C = spec.shape  # (T, C)
+        k = spec.n_classes if cfg.condition == "label" else 0
+        self.G = SeqNet(cfg.latent_dim, cfg.hidden, cfg.layers, C, n_classes=k)
+        self.D = SeqNet(C, cfg.hidden, cfg.layers, 1, n_classes=k)
+        betas = (0.5, 0.999)  # DCGAN's Adam momentum, usual for GANs
+        self.optimizers = {
+            "g": torch.optim.Adam(self.G.parameters(), lr=cfg.lr_g, betas=betas),
+            "d": torch.optim.Adam(self.D.parameters(), lr=cfg.lr_d, betas=betas),
+        }
+
+    @classmethod
+    def problems(cls, cfg: RGANConfig, train: TrainConfig, spec: DataSpec) -> list[str]:
+        if cfg.condition == "label" and not spec.labelled:
+            return [
+                f"condition='label' needs a dataset with labels; {spec.name!r} has none "
+                "(use condition='none')"
+            ]
+        return []
+
+    def _labels(self, y: torch.Tensor | None, n: int) -> torch.Tensor | None:
+        if self.cfg.condition != "label":
+            return None
+        return self.sample_labels(n) if y is None else y.to(self.device)
+
+    def _generate(self, n: int, y: torch.Tensor | None, generator=None) -> torch.Tensor:
+        z = self.noise(n, self.T, self.cfg.latent_dim, generator=generator)  # (n, T, latent)
+        return self.G(z, y)  # (n, T, C), model space
+
+    # ----- one step --------------------------------------------------------------------------
+    def train_step(self, x: torch.Tensor, y: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+        cfg = self.cfg
+        opt_g, opt_d = self.optimizers["g"], self.optimizers["d"]
+        x_real = self.to_model(x)  # (B, T, C)
+        n = len(x_real)
+        c = self._labels(y, n)  # generated series take the real batch's labels (RCGAN)
+        for _ in range(cfg.n_critic):
+            # ===== D phase: minimise d_loss over every step's logit (Esteban 2017 eq. 1:  =====
+            # ===== −Σ_t [log D(x)_t + log(1 − D(G(z))_t)] for nonsaturating/minimax)       =====
+            with torch.no_grad():
+                x_fake = self._generate(n, c)  # (B, T, C)
+            r = self.D(x_real, c).squeeze(2)  # (B, T) per-step logits
+            f = self.D(x_fake, c).squeeze(2)  # (B, T)
+            loss_d = d_loss(cfg.loss, r, f)
+            opt_d.zero_grad(set_to_none=True)
+            loss_d.backward()
+            opt_d.step()
+
+        # ===== G phase: minimise g_loss(D(G(z))) averaged over steps (Esteban 2017 eq. 2) =====
+        f_g = self.D(self._generate(n, c), c).squeeze(2)  # (B, T)
+        loss_g = g_loss(cfg.loss, f_g)
+        opt_g.zero_grad(set_to_none=True)
+        loss_g.backward()
+        opt_g.step()
+
+        prob = cfg.loss in ("minimax", "nonsaturating")  # D's probability, else its raw score
+        return {
+            "loss/d": loss_d.detach(),
+            "loss/g": loss_g.detach(),
+            "d/real": (torch.sigmoid(r) if prob else r).mean().detach(),
+            "d/fake": (torch.sigmoid(f) if prob else f).mean().detach(),
+        }
+
+    @torch.no_grad()
+    def sample(
+        self,
+        n: int,
+        y: torch.Tensor | None = None,
+        generator: torch.Generator | None = None,
+        **opts: Any,
+    ) -> torch.Tensor:
+        """`n` series (n, T, C) in data space; with condition=label, `y` (n,) picks the classes
+        (balanced 0, 1, ..., K-1 when omitted)."""
+        return self.to_data(self._generate(n, self._labels(y, n), generator))  # (n, T, C)
