@@ -213,6 +213,16 @@ def split_overrides(
     return out, unknown
 
 
+def lr_factor(schedule: str, step: int, steps: int) -> float:
+    """The multiplier of the configured learning rate at `step` of `steps`."""
+    frac = min(1.0, step / max(1, steps))
+    if schedule == "cosine":
+        return 0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * frac))
+    if schedule == "step":
+        return 1.0 if frac < 0.6 else (0.2 if frac < 0.8 else 0.05)
+    return 1.0
+
+
 @dataclass(frozen=True)
 class TrainConfig:
     """The training settings every method shares; the runner owns the loop."""
@@ -224,6 +234,10 @@ class TrainConfig:
     device: str = param("auto", choices=("auto", "cpu", "cuda", "mps"),
                         help="auto = CUDA if present, else MPS, else CPU.", group="Run",
                         advanced=True)
+    lr_schedule: str = param("constant", choices=("constant", "cosine", "step"),
+                             help="Learning-rate schedule over the run: cosine decays to 5% of "
+                             "the set rate; step divides it by 5 at 60% and by 20 at 80%.",
+                             group="Run", advanced=True)
     log_every: int = param(25, low=1, high=100_000, help="Steps between logged losses.",
                            group="Run", advanced=True)
     sample_every: int = param(200, low=1, high=100_000,

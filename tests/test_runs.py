@@ -267,3 +267,19 @@ def test_concurrent_runs_from_many_threads(store):
         r.join(60)
     assert [r.status for r in runs] == ["done"] * 6
     assert len({r.id for r in runs}) == 6
+
+
+def test_lr_schedule_scales_from_the_configured_rate(store):
+    from genlab.params import lr_factor
+
+    assert lr_factor("step", 0, 100) == 1.0 and lr_factor("step", 70, 100) == 0.2
+    assert lr_factor("step", 90, 100) == 0.05 and lr_factor("constant", 99, 100) == 1.0
+    assert abs(lr_factor("cosine", 100, 100) - 0.05) < 1e-9
+    train = {"steps": 100, "batch_size": 8, "eval_every": 0, "lr_schedule": "step",
+             "device": "cpu"}
+    run = Run("toy", "ring8", {"lr": 0.1}, train, store=store).start()
+    run.join(30)
+    group = run.method.optimizers["model"].param_groups[0]
+    assert group["lr"] == pytest.approx(0.1 * 0.05) and group["base_lr"] == 0.1
+    run.method.set_live(lr=0.2)  # a live change moves the configured rate, the schedule stays
+    assert group["lr"] == pytest.approx(0.2 * 0.05)

@@ -138,7 +138,17 @@ class Method(nn.Module):
             for opt_name, opt in self.optimizers.items():
                 if target is None or opt_name == target:
                     for group in opt.param_groups:
-                        group["lr"] = value
+                        group["base_lr"] = value  # the schedule scales from the new value
+                        group["lr"] = value * group.get("lr_factor", 1.0)
+
+    def schedule_lr(self, factor: float) -> None:
+        """Scale every optimiser's learning rate to `factor` times its configured value (the
+        runner's `lr_schedule`); live changes move the configured value."""
+        for opt in self.optimizers.values():
+            for group in opt.param_groups:
+                base = group.setdefault("base_lr", group["lr"])
+                group["lr_factor"] = factor
+                group["lr"] = base * factor
 
     # ----- checkpoints (safetensors tensors + JSON meta; never pickle) -----------------------
     def checkpoint(self) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:

@@ -383,6 +383,8 @@ class Run:
             if not self._wait_if_paused():
                 break
             self._apply_live(m, step)
+            if tr.lr_schedule != "constant":
+                m.schedule_lr(params.lr_factor(tr.lr_schedule, step, tr.steps))
             x, y = data.batch(tr.batch_size, batch_gen)
             m.step = step
             out = m.train_step(x, y)
