@@ -233,4 +233,12 @@ class RunStore:
     def disk_bytes(self) -> int:
         if not self.home.exists():
             return 0
-        return sum(p.stat().st_size for p in self.home.rglob("*") if p.is_file())
+        total = 0
+        # os.walk tolerates folders that vanish while it walks (runs deleted, temp files renamed)
+        for root, _, files in os.walk(self.home):
+            for name in files:
+                try:
+                    total += os.stat(os.path.join(root, name)).st_size
+                except FileNotFoundError:
+                    pass
+        return total
