@@ -39,3 +39,282 @@ def png_bytes(im: Image.Image) -> bytes:
 
 def image_grid_png(images: torch.Tensor | np.ndarray, nrow: int | None = None) -> bytes:
     return png_bytes(image_grid(images, nrow))
+
+
+# ----- Compare and Generate pages: overlaid curves, points and series (plotly) --------------
+REAL_COLOR = "rgba(140, 140, 140, 0.35)"  # real data drawn behind samples, readable on light/dark
+
+
+def compare_curves_figure(curves: list[tuple[str, list[float], list[float]]], key: str,
+                          x_title: str = "step", log_y: bool = False):
+    """Several runs' series of one metric on shared axes: `curves` = [(run label, xs, ys)]."""
+    import plotly.graph_objects as go
+
+    fig = go.Figure()
+    for name, xs, ys in curves:
+        # a sparse series (quality metrics every eval_every steps) needs its points drawn
+        mode = "lines+markers" if len(xs) <= 30 else "lines"
+        fig.add_trace(go.Scatter(x=xs, y=ys, mode=mode, name=name))
+    fig.update_layout(
+        height=380, margin=dict(l=10, r=10, t=30, b=10), hovermode="x unified",
+        uirevision=key,  # live redraws keep the user's zoom
+        showlegend=True,  # name the run even when only one is drawn
+        xaxis_title=x_title, yaxis_title=key, yaxis_type="log" if log_y else "linear",
+        legend=dict(orientation="h", yanchor="top", y=-0.18, x=0),
+    )
+    return fig
+
+
+def points_vs_real_figure(samples: np.ndarray, real: np.ndarray | None = None,
+                          labels: np.ndarray | None = None, class_names: tuple[str, ...] = (),
+                          height: int = 420, color: np.ndarray | None = None,
+                          color_title: str = ""):
+    """2D samples over the real data (grey). `labels` colours samples by class; `color` by a
+    continuous value (e.g. a latent coordinate)."""
+    import plotly.graph_objects as go
+
+    fig = go.Figure()
+    if real is not None and len(real):
+        fig.add_trace(go.Scattergl(x=real[:, 0], y=real[:, 1], mode="markers", name="real",
+                                   marker=dict(size=4, color=REAL_COLOR)))
+    s = np.asarray(samples)
+    if labels is not None:
+        for k in np.unique(labels):
+            pick = labels == k
+            name = class_names[int(k)] if int(k) < len(class_names) else f"class {int(k)}"
+            fig.add_trace(go.Scattergl(x=s[pick, 0], y=s[pick, 1], mode="markers", name=name,
+                                       marker=dict(size=4)))
+    elif color is not None:
+        fig.add_trace(go.Scattergl(
+            x=s[:, 0], y=s[:, 1], mode="markers", name="decoded",
+            marker=dict(size=6, color=color, colorscale="Viridis", showscale=True,
+                        colorbar=dict(title=color_title, thickness=12))))
+    else:
+        fig.add_trace(go.Scattergl(x=s[:, 0], y=s[:, 1], mode="markers", name="samples",
+                                   marker=dict(size=4)))
+    fig.update_layout(height=height, margin=dict(l=10, r=10, t=10, b=10),
+                      legend=dict(orientation="h", yanchor="bottom", y=1.0, x=0))
+    fig.update_yaxes(scaleanchor="x", scaleratio=1)  # equal axes: a circle stays a circle
+    return fig
+
+
+def series_overlay_figure(samples: np.ndarray, real: np.ndarray | None = None, height: int = 360):
+    """Sequences (n, T, C) overlaid, channel 0 (and the others dashed); real ones in grey."""
+    import plotly.graph_objects as go
+
+    fig = go.Figure()
+    s = np.asarray(samples)
+    s = s[:, :, None] if s.ndim == 2 else s  # (n, T, C)
+    if real is not None and len(real):
+        r = np.asarray(real)
+        r = r[:, :, None] if r.ndim == 2 else r
+        for i in range(len(r)):
+            fig.add_trace(go.Scatter(y=r[i, :, 0], mode="lines", name="real",
+                                     line=dict(color=REAL_COLOR, width=2),
+                                     legendgroup="real", showlegend=i == 0))
+    for i in range(len(s)):
+        for c in range(s.shape[2]):
+            fig.add_trace(go.Scatter(y=s[i, :, c], mode="lines", name=f"sample {i}",
+                                     line=dict(width=1.5, dash="solid" if c == 0 else "dot"),
+                                     legendgroup=f"s{i}", showlegend=False))
+    fig.update_layout(height=height, margin=dict(l=10, r=10, t=10, b=10),
+                      xaxis_title="t", showlegend=real is not None)
+    return fig
+
+
+# ----- live training views (the Train and Live pages) ---------------------------------------------
+# Curves go to the browser as float32 arrays (plotly sends numpy arrays as typed arrays), thinned to
+# about 2,000 points per trace, and every figure carries a fixed `uirevision` so a user's zoom
+# survives the once-a-second redraws.
+
+CURVE_POINTS = 2000
+
+
+def thin_minmax(x, y, max_points: int = CURVE_POINTS) -> tuple[np.ndarray, np.ndarray]:
+    """At most about `max_points` points of the polyline (x, y), as float32 arrays.
+
+    The points are cut into max_points/2 buckets of consecutive indices and each bucket keeps its
+    minimum and its maximum (in x order), so a spike survives thinning where plain striding would
+    drop it. The first and the last point are always kept."""
+    x = np.asarray(x, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64)
+    if x.shape != y.shape or x.ndim != 1:
+        raise ValueError(f"x and y must be 1-D and the same length, got {x.shape} and {y.shape}")
+    n = len(y)
+    if n <= max_points:
+        return x.astype(np.float32), y.astype(np.float32)
+    n_buckets = max(1, (max_points - 2) // 2)
+    bucket = (np.arange(n) * n_buckets) // n  # (n,) bucket of each index, non-decreasing
+    key = np.where(np.isnan(y), np.inf, y)  # NaN sorts as the largest value
+    order = np.lexsort((key, bucket))  # by bucket, then by value
+    starts = np.searchsorted(bucket[order], np.arange(n_buckets), side="left")
+    ends = np.searchsorted(bucket[order], np.arange(n_buckets), side="right") - 1
+    keep = np.unique(np.concatenate([[0, n - 1], order[starts], order[ends]]))
+    return x[keep].astype(np.float32), y[keep].astype(np.float32)
+
+
+def ema(y, smoothing: float) -> np.ndarray:
+    """Exponential moving average with TensorBoard's debiasing (the first values are not pulled
+    towards 0): s_t = a s_{t-1} + (1 - a) y_t, shown as s_t / (1 - a^t)."""
+    y = np.asarray(y, dtype=np.float64)
+    if smoothing <= 0 or len(y) == 0:
+        return y
+    a = float(min(smoothing, 0.999))
+    out = np.empty(len(y))
+    s = 0.0
+    for i, v in enumerate(y.tolist()):  # a plain loop: ~1 ms for the 4,000 rows history keeps
+        s = a * s + (1 - a) * v
+        out[i] = s
+    return out / (1 - a ** np.arange(1, len(y) + 1))
+
+
+def metric_group(key: str) -> str:
+    """The chart a metric key belongs to: the prefix before '/' (loss/d -> loss)."""
+    return key.split("/", 1)[0] if "/" in key else "other"
+
+
+def group_metric_keys(keys) -> dict[str, list[str]]:
+    """Keys by chart, in a stable order: loss first, eval last, reference `floor/` keys dropped
+    (they are drawn as dashed lines on the matching eval chart)."""
+    first, last = ["loss", "d", "kl"], ["eval"]
+    groups: dict[str, list[str]] = {}
+    for k in sorted(keys):
+        g = metric_group(k)
+        if g != "floor":
+            groups.setdefault(g, []).append(k)
+    rank = {g: (first.index(g) if g in first else len(first) + (g in last)) for g in groups}
+    return {g: groups[g] for g in sorted(groups, key=lambda g: (rank[g], g))}
+
+
+def curves_figure(series: dict[str, tuple], *, smoothing: float = 0.0, log_y: bool = False,
+                  floors: dict[str, float] | None = None, labels: dict[str, str] | None = None,
+                  subplots: bool = False, uirevision: str = "curves", height: int = 300,
+                  max_points: int = CURVE_POINTS):
+    """One metric group: `series` = {key: (steps, values)}. With `smoothing` > 0 the raw curve is
+    drawn faint behind its EMA. `subplots` gives each key its own y axis (quality metrics have
+    different scales); `floors` (key -> real-vs-real value) are dashed reference lines."""
+    import plotly.graph_objects as go
+    from plotly.colors import qualitative
+    from plotly.subplots import make_subplots
+
+    keys = list(series)
+    labels = labels or {}
+    floors = floors or {}
+    if subplots and len(keys) > 1:
+        cols = 2
+        rows = math.ceil(len(keys) / cols)
+        fig = make_subplots(rows=rows, cols=cols, shared_xaxes=False, vertical_spacing=0.14,
+                            horizontal_spacing=0.1,
+                            subplot_titles=[labels.get(k, k) for k in keys])
+        height = max(height, 190 * rows)
+    else:
+        fig = go.Figure()
+    palette = qualitative.Plotly
+    for i, key in enumerate(keys):
+        steps, values = series[key]
+        color = palette[i % len(palette)]
+        pos = dict(row=i // 2 + 1, col=i % 2 + 1) if subplots and len(keys) > 1 else {}
+        name = labels.get(key, key)
+        if smoothing > 0 and len(values) > 1:
+            xs, ys = thin_minmax(steps, values, max_points)
+            fig.add_trace(go.Scattergl(x=xs, y=ys, mode="lines", name=name, legendgroup=key,
+                                       showlegend=False, hoverinfo="skip", opacity=0.25,
+                                       line=dict(color=color, width=1)), **pos)
+            xs, ys = thin_minmax(steps, ema(values, smoothing), max_points)
+        else:
+            xs, ys = thin_minmax(steps, values, max_points)
+        mode = "lines" if len(xs) > 1 else "markers"
+        fig.add_trace(go.Scattergl(x=xs, y=ys, mode=mode, name=name, legendgroup=key,
+                                   line=dict(color=color, width=2), marker=dict(color=color)),
+                      **pos)
+        floor_key = "floor/" + key.split("/", 1)[-1]
+        if floor_key in floors and len(xs):
+            fig.add_trace(go.Scattergl(x=[float(xs[0]), float(xs[-1])],
+                                       y=[floors[floor_key]] * 2, mode="lines",
+                                       name=f"{name} (real vs real)", showlegend=False,
+                                       line=dict(color=color, width=1, dash="dash")), **pos)
+    fig.update_layout(height=height, margin=dict(l=10, r=10, t=30 if subplots else 10, b=10),
+                      uirevision=uirevision, hovermode="x unified",
+                      showlegend=not (subplots and len(keys) > 1),
+                      legend=dict(orientation="h", yanchor="bottom", y=1.0, x=0))
+    fig.update_yaxes(type="log" if log_y else "linear")
+    fig.update_xaxes(title_text=None)
+    return fig
+
+
+def padded_range(a: np.ndarray, pad: float = 0.15) -> list[float]:
+    lo, hi = float(np.nanmin(a)), float(np.nanmax(a))
+    span = (hi - lo) or 1.0
+    return [lo - pad * span, hi + pad * span]
+
+
+def live_points_figure(samples: np.ndarray | None, real: np.ndarray | None,
+                       class_names: tuple[str, ...] = (), real_labels: np.ndarray | None = None,
+                       uirevision: str = "points", height: int = 420):
+    """Generated 2D points over the real ones, with axes fixed by the real data (the view does not
+    jump as the generator moves). Samples of shape (n, 3) carry a class label in column 2."""
+    import plotly.graph_objects as go
+
+    fig = go.Figure()
+    if real is not None and len(real):
+        if real_labels is not None and samples is None:  # preview: colour the classes
+            for k in np.unique(real_labels):
+                pick = real_labels == k
+                name = class_names[int(k)] if int(k) < len(class_names) else f"class {int(k)}"
+                fig.add_trace(go.Scattergl(x=real[pick, 0], y=real[pick, 1], mode="markers",
+                                           name=name, marker=dict(size=3)))
+        else:
+            fig.add_trace(go.Scattergl(x=real[:, 0], y=real[:, 1], mode="markers", name="real",
+                                       marker=dict(size=4, color=REAL_COLOR)))
+    if samples is not None and len(samples):
+        s = np.asarray(samples, dtype=np.float32)
+        if s.shape[1] >= 3:
+            labels = s[:, 2].astype(int)
+            for k in np.unique(labels):
+                pick = labels == k
+                name = class_names[k] if k < len(class_names) else f"class {k}"
+                fig.add_trace(go.Scattergl(x=s[pick, 0], y=s[pick, 1], mode="markers",
+                                           name=f"generated: {name}", marker=dict(size=4)))
+        else:
+            fig.add_trace(go.Scattergl(x=s[:, 0], y=s[:, 1], mode="markers", name="generated",
+                                       marker=dict(size=4, color="#EF553B", opacity=0.7)))
+    ref = real if real is not None and len(real) else samples
+    if ref is not None and len(ref):
+        fig.update_xaxes(range=padded_range(ref[:, 0]))
+        fig.update_yaxes(range=padded_range(ref[:, 1]))
+    fig.update_yaxes(scaleanchor="x", scaleratio=1)  # a circle stays a circle
+    fig.update_layout(height=height, margin=dict(l=10, r=10, t=10, b=10), uirevision=uirevision,
+                      legend=dict(orientation="h", yanchor="bottom", y=1.0, x=0))
+    return fig
+
+
+def live_series_figure(samples: np.ndarray | None, real: np.ndarray | None, n_show: int = 6,
+                       uirevision: str = "series", height: int = 360):
+    """A few generated series (colours) over a few real ones (grey), one panel per channel
+    (at most 3): (n, T, C) arrays."""
+    import plotly.graph_objects as go
+    from plotly.colors import qualitative
+    from plotly.subplots import make_subplots
+
+    arrays = [a for a in (samples, real) if a is not None and len(a)]
+    if not arrays:
+        return go.Figure()
+    n_ch = min(3, arrays[0].shape[2] if arrays[0].ndim == 3 else 1)
+    fig = make_subplots(rows=n_ch, cols=1, shared_xaxes=True, vertical_spacing=0.06) \
+        if n_ch > 1 else go.Figure()
+    for name, arr in (("real", real), ("generated", samples)):
+        if arr is None or not len(arr):
+            continue
+        a = np.asarray(arr, dtype=np.float32)
+        a = a[:, :, None] if a.ndim == 2 else a  # (n, T, C)
+        for i in range(min(n_show, len(a))):
+            for c in range(n_ch):
+                color = REAL_COLOR if name == "real" else qualitative.Plotly[i % 10]
+                pos = dict(row=c + 1, col=1) if n_ch > 1 else {}
+                fig.add_trace(go.Scattergl(
+                    y=a[i, :, c], mode="lines", name=name, legendgroup=name,
+                    showlegend=(i == 0 and c == 0),
+                    line=dict(color=color, width=2.5 if name == "real" else 1.8)), **pos)
+    fig.update_layout(height=height, margin=dict(l=10, r=10, t=10, b=10), uirevision=uirevision,
+                      legend=dict(orientation="h", yanchor="bottom", y=1.0, x=0))
+    return fig

@@ -109,3 +109,11 @@ def test_concurrent_sessions(tmp_path):
         if d.has_checkpoint():
             d.load_checkpoint()
     assert not REGISTRY.live()
+    import gc
+
+    ids = [r.id for r in started]
+    started.clear()
+    gc.collect()
+    kept = sum(REGISTRY.get(i) is not None for i in ids)
+    print(f"stress: after release: runs kept in memory {kept}, RSS {rss_mb():.0f} MB")
+    assert kept <= 32

@@ -15,6 +15,9 @@ if TYPE_CHECKING:
     from genlab.runs.run import Run
 
 
+KEEP_ENDED = 32  # ended runs kept in memory; older ones are read from disk
+
+
 def default_max_concurrent() -> int:
     return max(1, int(os.environ.get("GENLAB_MAX_RUNS", "2")))
 
@@ -26,6 +29,7 @@ class RunRegistry:
         self._runs: dict[str, Run] = {}
         self._queue: list[Run] = []
         self._active: set[str] = set()
+        self._ended: list[str] = []
 
     def submit(self, run: Run) -> None:
         with self._lock:
@@ -48,6 +52,13 @@ class RunRegistry:
     def finished(self, run: Run) -> None:
         with self._lock:
             self._active.discard(run.id)
+            self._ended.append(run.id)
+            # ended runs stay in memory for quick viewing, but only the latest few: they are all
+            # on disk, and a server that runs for weeks must not keep every model it ever trained
+            while len(self._ended) > KEEP_ENDED:
+                old = self._ended.pop(0)
+                if old not in self._active and not any(r.id == old for r in self._queue):
+                    self._runs.pop(old, None)
         self._admit()
 
     def cancel_queued(self, run: Run) -> bool:
