@@ -52,20 +52,24 @@ class RunRegistry:
     def finished(self, run: Run) -> None:
         with self._lock:
             self._active.discard(run.id)
-            self._ended.append(run.id)
-            # ended runs stay in memory for quick viewing, but only the latest few: they are all
-            # on disk, and a server that runs for weeks must not keep every model it ever trained
-            while len(self._ended) > KEEP_ENDED:
-                old = self._ended.pop(0)
-                if old not in self._active and not any(r.id == old for r in self._queue):
-                    self._runs.pop(old, None)
+            self._retire(run.id)
         self._admit()
+
+    def _retire(self, run_id: str) -> None:
+        """Ended runs stay in memory for quick viewing, but only the latest few: they are all on
+        disk, and a server that runs for weeks must not keep every model it ever trained."""
+        self._ended.append(run_id)
+        while len(self._ended) > KEEP_ENDED:
+            old = self._ended.pop(0)
+            if old not in self._active and not any(r.id == old for r in self._queue):
+                self._runs.pop(old, None)
 
     def cancel_queued(self, run: Run) -> bool:
         """Take a queued run out of the queue (it ends as stopped without training)."""
         with self._lock:
             if run in self._queue:
                 self._queue.remove(run)
+                self._retire(run.id)
                 return True
         return False
 
