@@ -3,7 +3,8 @@
 For each case the same method object type is built twice with the same seed: once trained by a bare
 `for` loop (index a batch, call train_step, nothing else), once by genlab's Run (background thread,
 pause/stop checks, metric accumulation, logging, sample snapshots, periodic checkpoints). Both time
-the same span of steps (after a warm-up), alternating A/B several times to share the machine's noise.
+the same span of steps (after a warm-up), alternating A/B several times to share the machine's
+noise.
 
     python bench/overhead.py [--steps 600] [--repeats 3]
 

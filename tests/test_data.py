@@ -110,7 +110,7 @@ def test_seriescsv(tmp_path):
 
 
 def test_textfile(tmp_path):
-    ds = load_dataset("textfile", _write(tmp_path, "t.txt", "anna\nbob\n\ncarl\ndora\n".encode()))
+    ds = load_dataset("textfile", _write(tmp_path, "t.txt", b"anna\nbob\n\ncarl\ndora\n"))
     assert ds.spec.n_train + ds.spec.n_val == 4 and ds.spec.vocab[0] == "."
     with pytest.raises(ValueError, match="longer than"):
         load_dataset("textfile", _write(tmp_path, "l.txt", b"a\n" + b"x" * 500 + b"\n"))

@@ -169,7 +169,9 @@ class GAN(Method):
     label = "GAN"
     supports = ("points", "images")
     Config = GANConfig
-    train_defaults = {"batch_size": 256, "steps": 5000}
+    # The step schedule (lr x0.2 at 60%, x0.05 at 80%) is what buys precision: at a constant lr G
+    # keeps jittering around the modes (ring8 HQ 0.40-0.66); lowered late, HQ reached ~0.8.
+    train_defaults = {"batch_size": 256, "steps": 5000, "lr_schedule": "step"}
     description = "Generator against discriminator; choose the loss, regularisers and packing."
 
     def __init__(self, cfg: GANConfig, spec: DataSpec):

@@ -1,0 +1,473 @@
+"""Runs from memory and disk as rows, series and tables, for the Runs and Compare pages (headless).
+
+A run is either live in this process (`genlab.runs.REGISTRY`: status, history and samples come from
+memory) or only on disk (`RunStore`: run.json, metrics.jsonl, samples/). `collect_runs` merges the
+two into one list of `RunRow`, memory first where both know a run, so a reader never has to care
+where a run lives. The download builders (checkpoint zip, metrics CSV, latest samples) are pure
+functions of a run folder, so they are unit-tested without streamlit.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import time
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from genlab import params
+from genlab.runs.registry import REGISTRY
+from genlab.runs.run import ENDED, Run, SampleSnapshot
+from genlab.runs.store import LIVE_STATES, RunDir, RunStore
+
+# train-config fields that say how a run was trained (the cadences and device are bookkeeping)
+KEY_TRAIN = ("batch_size", "seed")
+
+
+@dataclass
+class RunRow:
+    """One run as the pages show it, whether it is live in memory or only on disk."""
+
+    id: str
+    method: str
+    dataset: str
+    kind: str
+    status: str
+    step: int
+    steps: int
+    elapsed_s: float
+    created: float
+    hparams: str
+    last: dict[str, float]
+    error: str | None
+    dir: Path
+    live: bool = False
+    has_checkpoint: bool = False
+    info: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @property
+    def corrupt(self) -> bool:
+        return self.status == "corrupt"
+
+    @property
+    def resumable(self) -> bool:
+        return not self.live and self.status in ENDED and self.has_checkpoint
+
+    @property
+    def label(self) -> str:
+        """A short name that never changes while the run trains: widgets (selectbox,
+        multiselect) match the chosen option by its label, so a label with the live step in it
+        would lose the user's choice at the next refresh."""
+        if self.corrupt:
+            return f"{self.id} (corrupt)"
+        when = time.strftime("%m-%d %H:%M", time.localtime(self.created)) if self.created else ""
+        return f"{self.method} · {self.dataset} · {when} · {self.id[-4:]}"
+
+
+# ----- hyperparameter summary ---------------------------------------------------------------
+def _fmt(v: Any) -> str:
+    if isinstance(v, float):
+        return f"{v:.3g}"
+    return str(v)
+
+
+def hparam_summary(
+    method: str, method_config: dict[str, Any] | None, train_config: dict[str, Any] | None = None
+) -> str:
+    """`key=value` for every method setting (and batch size / seed) that differs from its default,
+    e.g. `loss=hinge, lr_d=0.0004, batch_size=64`; `defaults` when nothing differs."""
+    from genlab.methods import METHODS
+
+    cls = METHODS.get(method)
+    if cls is None:
+        return ""
+    parts = []
+    for p in params.describe(cls.Config):
+        v = (method_config or {}).get(p.name, p.default)
+        if v != p.default:
+            parts.append(f"{p.name}={_fmt(v)}")
+    base = params.build(params.TrainConfig, cls.train_defaults)
+    for name in KEY_TRAIN:
+        v = (train_config or {}).get(name, getattr(base, name))
+        if v != getattr(base, name):
+            parts.append(f"{name}={_fmt(v)}")
+    return ", ".join(parts) or "defaults"
+
+
+# ----- rows ---------------------------------------------------------------------------------
+def _row_from_run(run: Run) -> RunRow:
+    snap = run.snapshot()
+    cfg, train = params.to_dict(run.cfg), params.to_dict(run.train)
+    live = snap.status in LIVE_STATES
+    return RunRow(
+        id=run.id,
+        method=run.method_name,
+        dataset=run.dataset_name,
+        kind=run.data.spec.kind,
+        status=snap.status,
+        step=snap.step,
+        steps=snap.steps,
+        elapsed_s=snap.elapsed_s,
+        created=run.created,
+        hparams=hparam_summary(run.method_name, cfg, train),
+        last=dict(snap.last),
+        error=snap.error,
+        dir=run.dir.path,
+        live=live,
+        has_checkpoint=run.dir.has_checkpoint(),
+        info={
+            "method_config": cfg,
+            "train_config": train,
+            "spec": run.data.spec.to_dict(),
+            "data_file": run.data_file,
+        },
+    )
+
+
+def _row_from_info(info: dict[str, Any]) -> RunRow:
+    d = RunDir(info["dir"])
+    status = info.get("status", "?")
+    if status in LIVE_STATES:
+        # disk says live but no thread of this process trains it: the server was killed
+        status = "interrupted"
+    spec = info.get("spec") or {}
+    return RunRow(
+        id=info["id"],
+        method=info.get("method", "?"),
+        dataset=info.get("dataset", "?"),
+        kind=spec.get("kind", "?"),
+        status=status,
+        step=int(info.get("step", 0) or 0),
+        steps=int(info.get("steps", 0) or 0),
+        elapsed_s=float(info.get("elapsed_s", 0) or 0),
+        created=float(info.get("created", 0) or 0),
+        hparams=""
+        if status == "corrupt"
+        else hparam_summary(
+            info.get("method", ""), info.get("method_config"), info.get("train_config")
+        ),
+        last=dict(info.get("last") or {}),
+        error=info.get("error"),
+        dir=d.path,
+        has_checkpoint=status != "corrupt" and d.has_checkpoint(),
+        info=info,
+    )
+
+
+def collect_runs(store: RunStore | None = None) -> list[RunRow]:
+    """Every run of `store`: the registry's (this process) and the disk's, newest first."""
+    store = store or RunStore()
+    rows: dict[str, RunRow] = {}
+    for run in REGISTRY.runs():
+        if run.dir.path.parent == store.home and run.dir.path.exists():
+            rows[run.id] = _row_from_run(run)
+    for info in store.list():
+        if info["id"] not in rows:
+            rows[info["id"]] = _row_from_info(info)
+    return sorted(rows.values(), key=lambda r: r.created, reverse=True)
+
+
+def find(rows: list[RunRow], run_id: str | None) -> RunRow | None:
+    return next((r for r in rows if r.id == run_id), None)
+
+
+def fmt_seconds(s: float) -> str:
+    s = int(round(s))
+    if s < 60:
+        return f"{s}s"
+    if s < 3600:
+        return f"{s // 60}m {s % 60:02d}s"
+    return f"{s // 3600}h {s % 3600 // 60:02d}m"
+
+
+def headline_metrics(last: dict[str, float], n_loss: int = 3, n_eval: int = 3) -> dict[str, float]:
+    """A few of the latest values for a table cell: losses first, then quality (eval/*)."""
+    losses = [k for k in last if k.startswith("loss/")][:n_loss]
+    evals = sorted(k for k in last if k.startswith("eval/"))[:n_eval]
+    return {k: last[k] for k in losses + evals}
+
+
+def fmt_metrics(values: dict[str, float]) -> str:
+    return "  ".join(f"{k} {v:.4g}" for k, v in values.items())
+
+
+def table_rows(rows: list[RunRow]) -> list[dict[str, Any]]:
+    """The Runs page table: one plain dict per run."""
+    out = []
+    for r in rows:
+        out.append(
+            {
+                "open": f"./live?run={r.id}" if not r.corrupt else None,
+                "status": r.status,
+                "method": r.method,
+                "dataset": r.dataset,
+                "hyperparameters": r.hparams if not r.corrupt else (r.error or "")[:200],
+                "steps": f"{r.step}/{r.steps}",
+                "progress": min(1.0, r.step / r.steps) if r.steps else 0.0,
+                "time": fmt_seconds(r.elapsed_s),
+                "created": time.strftime("%Y-%m-%d %H:%M", time.localtime(r.created))
+                if r.created
+                else "",
+                "last metrics": fmt_metrics(headline_metrics(r.last)),
+                "id": r.id,
+            }
+        )
+    return out
+
+
+# ----- actions ------------------------------------------------------------------------------
+def delete_run(row: RunRow, store: RunStore | None = None) -> None:
+    """Delete a run folder; a live run must be stopped first."""
+    run = REGISTRY.get(row.id)
+    if row.live or (run is not None and run.status in LIVE_STATES):
+        raise ValueError(f"run {row.id} is {row.status}: stop it before deleting it")
+    store = store or RunStore(row.dir.parent)
+    if row.dir.parent != store.home:
+        raise ValueError(f"run folder {row.dir} is not in the store {store.home}")
+    store.delete(row.dir.name)  # the folder's own name: run.json may be corrupt or copied
+    REGISTRY.forget(row.id)
+
+
+def default_resume_steps(row: RunRow) -> int:
+    """Continue to the planned total if the run ended early, else double it."""
+    return row.steps if row.step < row.steps else max(row.steps, row.step) * 2
+
+
+def resume_run(row: RunRow, steps: int | None = None) -> Run:
+    """Continue an ended run from its last checkpoint, in the same folder, up to `steps` in all."""
+    if row.live:
+        raise ValueError(f"run {row.id} is already {row.status}")
+    if not row.resumable:
+        raise ValueError(f"run {row.id} has no checkpoint to resume from")
+    if steps is not None and steps <= row.step:
+        raise ValueError(f"steps={steps} must be more than the {row.step} steps already trained")
+    return Run.from_dir(row.dir, steps=steps, store=RunStore(row.dir.parent)).start()
+
+
+def compatible_methods(dataset: str) -> list[str]:
+    from genlab.data import load_dataset
+    from genlab.methods import METHODS
+
+    spec = load_dataset(dataset).spec
+    return [name for name, cls in METHODS.items() if cls.supports_data(spec)]
+
+
+def start_many(
+    dataset: str, methods: list[str], steps: int, seed: int, store: RunStore | None = None
+) -> tuple[list[Run], dict[str, str]]:
+    """The same setup (dataset, steps, seed) for several methods with their defaults: one run each.
+    Returns the started runs and, per method that could not start, its error message."""
+    runs, errors = [], {}
+    for m in methods:
+        try:
+            runs.append(Run(m, dataset, {}, {"steps": steps, "seed": seed}, store=store).start())
+        except (ValueError, FileNotFoundError, RuntimeError) as e:
+            errors[m] = str(e)
+    return runs, errors
+
+
+def default_selection(rows: list[RunRow], k: int = 4) -> list[str]:
+    """The latest few runs on the same dataset as the newest run."""
+    ok = [r for r in rows if not r.corrupt]
+    if not ok:
+        return []
+    ds = ok[0].dataset
+    return [r.id for r in ok if r.dataset == ds][:k]
+
+
+# ----- metrics ------------------------------------------------------------------------------
+_METRICS_CACHE: dict[Path, tuple[tuple[int, int], list[dict[str, Any]]]] = {}
+
+
+def read_metrics(run_dir: Path) -> list[dict[str, Any]]:
+    """metrics.jsonl rows, re-read only when the file changed."""
+    d = RunDir(run_dir)
+    try:
+        st = d.metrics_path.stat()
+    except FileNotFoundError:
+        return []
+    stamp = (st.st_mtime_ns, st.st_size)
+    hit = _METRICS_CACHE.get(d.path)
+    if hit is None or hit[0] != stamp:
+        hit = (stamp, d.read_metrics())
+        _METRICS_CACHE[d.path] = hit
+        if len(_METRICS_CACHE) > 64:
+            _METRICS_CACHE.pop(next(iter(_METRICS_CACHE)))
+    return hit[1]
+
+
+def metric_keys(rows: list[RunRow]) -> list[str]:
+    """The union of the metric keys of `rows`, quality first (eval/*), then losses, then others."""
+    keys: set[str] = set()
+    for r in rows:
+        run = REGISTRY.get(r.id)
+        keys |= set(run.history.keys()) if run is not None and r.live else set(r.last)
+    return sorted(keys, key=_key_order)
+
+
+def default_metric(rows: list[RunRow], keys: list[str], min_points: int = 3) -> str | None:
+    """The metric to show first: the quality figure (eval/*) that most of `rows` report, once
+    it has a curve (`min_points` evaluations in some run; short runs evaluate only at the end),
+    else the most common loss, else the first key."""
+    if not keys:
+        return None
+    count = {k: sum(k in r.last for r in rows) for k in keys}
+    evals = [k for k in keys if k.startswith("eval/")]
+    if evals:
+        best = max(evals, key=lambda k: count[k])  # ties: the first in `keys` order
+        if min_points <= 0 or max(len(series(r, best)[0]) for r in rows) >= min_points:
+            return best
+    losses = [k for k in keys if k.startswith("loss/")]
+    if losses:
+        return max(losses, key=lambda k: count[k])
+    return evals[0] if evals else keys[0]
+
+
+def _key_order(k: str) -> tuple[int, str]:
+    prefix = k.split("/", 1)[0]
+    return ({"eval": 0, "floor": 1, "loss": 2}.get(prefix, 3), k)
+
+
+def series(row: RunRow, key: str) -> tuple[list[int], list[float], list[float]]:
+    """(steps, wall seconds, values) of one metric of one run, from memory or disk."""
+    run = REGISTRY.get(row.id)
+    if run is not None and run.dir.path == row.dir and key in run.history.keys():
+        return run.history.series(key)
+    steps, ts, vs = [], [], []
+    for r in read_metrics(row.dir):
+        if key in r and r[key] is not None:
+            steps.append(int(r["step"]))
+            ts.append(float(r.get("t", 0.0)))
+            vs.append(float(r[key]))
+    return steps, ts, vs
+
+
+def metrics_table(rows: list[RunRow]) -> list[dict[str, Any]]:
+    """One row per run: its last value of every metric; `floor/X` (the real-vs-real reference)
+    sits next to `eval/X` when a run has it."""
+    keys = metric_keys(rows)
+    evals = [k for k in keys if k.startswith("eval/")]
+    floors = [k for k in keys if k.startswith("floor/")]
+    ordered = []
+    for k in evals:
+        ordered.append(k)
+        f = "floor/" + k.split("/", 1)[1]
+        if f in floors:
+            ordered.append(f)
+    ordered += [k for k in keys if k not in ordered]
+    out = []
+    for r in rows:
+        row: dict[str, Any] = {
+            "run": r.label,
+            "status": r.status,
+            "method": r.method,
+            "dataset": r.dataset,
+            "step": r.step,
+            "time": fmt_seconds(r.elapsed_s),
+        }
+        for k in ordered:
+            row[k] = r.last.get(k)
+        out.append(row)
+    return out
+
+
+# ----- samples ------------------------------------------------------------------------------
+def latest_sample(row: RunRow) -> SampleSnapshot | None:
+    """The newest sample snapshot of a run: from memory for a live run, else from its folder."""
+    run = REGISTRY.get(row.id)
+    if run is not None and run.dir.path == row.dir:
+        snap = run.snapshot().latest
+        if snap is not None:
+            return snap
+    found = RunDir(row.dir).list_samples()
+    if not found:
+        return None
+    step, path = found[-1]
+    try:
+        return SampleSnapshot(step, row.kind, RunDir.load_sample(path))
+    except (OSError, ValueError):
+        return None
+
+
+# ----- downloads ----------------------------------------------------------------------------
+def checkpoint_zip(run_dir: Path | str) -> bytes:
+    """run.json + ckpt/last.json + ckpt/last.safetensors in one zip, under a folder named after the
+    run, so that unzipping gives a run folder `python -m genlab sample` and resume accept."""
+    d = RunDir(run_dir)
+    if not d.has_checkpoint():
+        raise ValueError(f"run {d.path.name} has no checkpoint")
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.write(d.run_json, f"{d.path.name}/run.json", zipfile.ZIP_DEFLATED)
+        z.write(d.ckpt_dir / "last.json", f"{d.path.name}/ckpt/last.json", zipfile.ZIP_DEFLATED)
+        # float weights barely compress: store them as they are
+        z.write(
+            d.ckpt_dir / "last.safetensors",
+            f"{d.path.name}/ckpt/last.safetensors",
+            zipfile.ZIP_STORED,
+        )
+    return buf.getvalue()
+
+
+def metrics_csv(run_dir: Path | str) -> str:
+    """metrics.jsonl as CSV: one line per logged step (loss rows and eval rows of the same step
+    merged), columns step, t, then every key in the order `metric_keys` uses."""
+    merged: dict[int, dict[str, Any]] = {}
+    for r in RunDir(run_dir).read_metrics():
+        row = merged.setdefault(int(r["step"]), {"step": int(r["step"]), "t": r.get("t")})
+        row.update({k: v for k, v in r.items() if k not in ("step", "t")})
+    keys = sorted({k for r in merged.values() for k in r} - {"step", "t"}, key=_key_order)
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["step", "t", *keys])
+    for step in sorted(merged):
+        r = merged[step]
+        w.writerow(
+            [step, r.get("t", "")] + ["" if r.get(k) is None else f"{r[k]:.6g}" for k in keys]
+        )
+    return buf.getvalue()
+
+
+def points_csv(arr: np.ndarray, labels: np.ndarray | None = None) -> str:
+    """(n, 2) points (a third column = class label, as conditional snapshots keep it) -> CSV."""
+    arr = np.asarray(arr, dtype=np.float64)
+    if labels is None and arr.ndim == 2 and arr.shape[1] == 3:
+        arr, labels = arr[:, :2], arr[:, 2]
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["x", "y"] + (["label"] if labels is not None else []))
+    for i, (x, y) in enumerate(arr[:, :2]):
+        w.writerow([f"{x:.6g}", f"{y:.6g}"] + ([int(labels[i])] if labels is not None else []))
+    return buf.getvalue()
+
+
+def sequences_csv(arr: np.ndarray) -> str:
+    """(n, T, C) series -> long CSV: series, t, c0 .. c{C-1}."""
+    arr = np.asarray(arr, dtype=np.float64)
+    if arr.ndim == 2:
+        arr = arr[:, :, None]  # (n, T, 1)
+    n, T, C = arr.shape
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["series", "t"] + [f"c{c}" for c in range(C)])
+    for i in range(n):
+        for t in range(T):
+            w.writerow([i, t] + [f"{v:.6g}" for v in arr[i, t]])
+    return buf.getvalue()
+
+
+def sample_download(sample: SampleSnapshot, run_id: str) -> tuple[bytes, str, str]:
+    """(data, file name, mime) of one sample snapshot: the PNG grid for images, CSV for points and
+    sequences, one item per line for text."""
+    stem = f"{run_id}-step{sample.step}"
+    if sample.kind == "images":
+        return bytes(sample.payload), f"{stem}.png", "image/png"
+    if sample.kind == "text":
+        return ("\n".join(sample.payload) + "\n").encode(), f"{stem}.txt", "text/plain"
+    if sample.kind == "points":
+        return points_csv(sample.payload).encode(), f"{stem}.csv", "text/csv"
+    return sequences_csv(sample.payload).encode(), f"{stem}.csv", "text/csv"

@@ -1,0 +1,467 @@
+"""Widgets generated from declared hyperparameters, the dataset picker and the Train page's parts.
+
+Nothing here is written per method: every widget comes from a `genlab.params.Param` (int/float ->
+number_input with bounds, log-scale floats -> scientific format, str choices -> selectbox, bool ->
+toggle). The same declarations parse URL query parameters, so `/?method=vae&data=moons&beta=2.5`
+presets a form and the page keeps the URL in sync: a link reproduces a setup.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import re
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import streamlit as st
+
+from genlab import params, viz
+from genlab.data import DATASETS, Dataset
+from genlab.methods import METHODS
+from genlab.runs import Run
+from genlab.runs.build import train_config
+from genlab.ui import common
+
+VALUES = "genlab.form.values"  # widget key -> last value, survives pages that do not draw it
+QP_LAST = "genlab.form.qp"  # the query string this page last wrote (or applied)
+DEFAULT_DATA, DEFAULT_METHOD = "ring8", "gan"
+RESERVED = ("method", "data")
+UPLOAD_DIR = "genlab-uploads"
+
+
+# ----- one widget per Param --------------------------------------------------------------------
+def wkey(scope: str, name: str) -> str:
+    return f"w.{scope}.{name}"
+
+
+def method_scope(method: str) -> str:
+    return f"m.{method}"
+
+
+def train_scope(method: str) -> str:
+    return f"t.{method}"  # each method has its own training defaults (steps, batch size)
+
+
+def data_scope(dataset: str) -> str:
+    return f"d.{dataset}"
+
+
+def coerce(p: params.Param, value: Any) -> Any:
+    """The value in the exact type its widget needs (number_input refuses int/float mixes)."""
+    if p.type is bool:
+        return bool(value)
+    if p.type is int and not isinstance(value, bool):
+        return int(value)
+    if p.type is float:
+        return float(value)
+    return value
+
+
+def help_text(p: params.Param) -> str:
+    parts = [p.help.strip()] if p.help else []
+    if p.choices:
+        parts.append(f"Choices: {', '.join(p.choices)}.")
+    elif p.low is not None or p.high is not None:
+        lo = "−∞" if p.low is None else f"{p.low:g}"
+        hi = "∞" if p.high is None else f"{p.high:g}"
+        parts.append(f"Range {lo} … {hi}" + (", log scale." if p.log else "."))
+    parts.append(
+        f"Default {p.default!r}."
+        if isinstance(p.default, str)
+        else f"Default {p.default:g}."
+        if not isinstance(p.default, bool)
+        else f"Default {'on' if p.default else 'off'}."
+    )
+    if p.live:
+        parts.append("Can be changed while the run trains.")
+    parts.append(f"URL / CLI name: `{p.name}`.")
+    return "  \n".join(parts)
+
+
+def _float_step(p: params.Param) -> float:
+    """A +/- step that moves the default by about a tenth of its magnitude."""
+    ref = abs(float(p.default)) if p.default else 0.0
+    if ref == 0.0 and p.low is not None and p.high is not None:
+        ref = (float(p.high) - float(p.low)) / 10
+    step = 10.0 ** math.floor(math.log10(ref)) / 10 if ref > 0 else 0.01
+    if p.low is not None and p.high is not None and p.high > p.low:
+        step = min(step, float(p.high) - float(p.low))
+    return float(step)
+
+
+def _seed_state(key: str, p: params.Param, default: Any) -> None:
+    """Put the remembered (or default) value into the widget's state before it is drawn, so the
+    widget is created without `value=` (no double-source warning) and survives page switches."""
+    if key in st.session_state:
+        return
+    remembered = st.session_state.setdefault(VALUES, {})
+    value = remembered.get(key, default)
+    if p.choices and value not in p.choices:
+        value = default
+    st.session_state[key] = coerce(p, value)
+
+
+def param_widget(
+    p: params.Param,
+    scope: str,
+    default: Any | None = None,
+    *,
+    disabled: bool = False,
+    label: str | None = None,
+) -> Any:
+    """The widget of one declared hyperparameter; returns its value."""
+    key = wkey(scope, p.name)
+    _seed_state(key, p, p.default if default is None else default)
+    label = label or p.name
+    kw: dict[str, Any] = dict(key=key, help=help_text(p), disabled=disabled)
+    if p.type is bool:
+        value = st.toggle(label, **kw)
+    elif p.choices:
+        value = st.selectbox(label, p.choices, **kw)
+    elif p.type is int:
+        value = st.number_input(
+            label,
+            min_value=None if p.low is None else int(p.low),
+            max_value=None if p.high is None else int(p.high),
+            step=1,
+            **kw,
+        )
+    elif p.type is float:
+        value = st.number_input(
+            label,
+            min_value=None if p.low is None else float(p.low),
+            max_value=None if p.high is None else float(p.high),
+            step=_float_step(p),
+            format="%.2e" if p.log else "%g",
+            **kw,
+        )
+    else:
+        value = st.text_input(label, **kw)
+    st.session_state[VALUES][key] = value
+    return value
+
+
+Entry = tuple[params.Param, str, Any]  # (param, scope, default)
+
+
+def grouped_widgets(entries: list[Entry], expanded: tuple[str, ...] = ()) -> dict[str, dict]:
+    """Widgets in one expander per Param.group (declaration order), advanced ones together in an
+    "Advanced" expander at the end. Returns {scope: {name: value}}."""
+    groups: dict[str, list[Entry]] = {}
+    for e in entries:
+        groups.setdefault("Advanced" if e[0].advanced else e[0].group, []).append(e)
+    order = [g for g in groups if g != "Advanced"] + (["Advanced"] if "Advanced" in groups else [])
+    out: dict[str, dict[str, Any]] = {}
+    for g in order:
+        with st.expander(g, expanded=g in expanded):
+            cols = st.columns(2)
+            for i, (p, scope, default) in enumerate(groups[g]):
+                with cols[i % 2]:
+                    out.setdefault(scope, {})[p.name] = param_widget(p, scope, default)
+    return out
+
+
+# ----- URL query parameters --------------------------------------------------------------------
+def _remember(key: str, value: Any) -> None:
+    st.session_state.setdefault(VALUES, {})[key] = value
+    st.session_state[key] = value
+
+
+def _classes(method: str, data: str) -> list[tuple[type, str]]:
+    out: list[tuple[type, str]] = [
+        (METHODS[method].Config, method_scope(method)),
+        (params.TrainConfig, train_scope(method)),
+    ]
+    if DATASETS[data].Config is not None:
+        out.append((DATASETS[data].Config, data_scope(data)))
+    return out
+
+
+def apply_query_params(qp: dict[str, str]) -> list[str]:
+    """Preset the form from `qp` (declared names); returns warnings for values that are bad
+    (those fall back to the default) or unknown."""
+    warnings: list[str] = []
+    remembered = st.session_state.setdefault(VALUES, {})
+    data = remembered.get("w.data", DEFAULT_DATA)
+    method = remembered.get("w.method", DEFAULT_METHOD)
+    if "data" in qp:
+        if qp["data"] in DATASETS:
+            data = qp["data"]
+            _remember("w.data", data)
+        else:
+            warnings.append(
+                f"data={qp['data']!r} is not a dataset (available: "
+                f"{', '.join(DATASETS)}); showing {data}"
+            )
+    if "method" in qp:
+        if qp["method"] in METHODS:
+            method = qp["method"]
+            _remember("w.method", method)
+        else:
+            warnings.append(
+                f"method={qp['method']!r} is not a method (available: "
+                f"{', '.join(METHODS)}); showing {method}"
+            )
+    known = {}
+    for cls, scope in _classes(method, data):
+        for p in params.describe(cls):
+            known[p.name] = (cls, scope, p)
+    for name, text in qp.items():
+        if name in RESERVED:
+            continue
+        if name not in known:
+            warnings.append(f"unknown parameter {name!r} in the link, ignored")
+            continue
+        cls, scope, p = known[name]
+        try:
+            value = params.parse_value(p, text)
+            params.build(cls, {name: value})  # bounds and choices, one value at a time
+        except ValueError as e:
+            warnings.append(f"{e}: using the default {p.default!r}")
+            _remember(wkey(scope, name), coerce(p, p.default))
+            continue
+        _remember(wkey(scope, name), coerce(p, value))
+    return warnings
+
+
+def format_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return repr(value)
+    return str(value)
+
+
+def setup_query(setup: Setup) -> dict[str, str]:
+    """The query string of a setup: method, data, and every value that differs from its default
+    (declared defaults, the method's training defaults)."""
+    qp = {"method": setup.method, "data": setup.data}
+    base_train = params.to_dict(train_config(setup.method))
+    for cls, values, defaults in (
+        (METHODS[setup.method].Config, setup.method_values, None),
+        (params.TrainConfig, setup.train_values, base_train),
+        (DATASETS[setup.data].Config, setup.data_options, None),
+    ):
+        if cls is None:
+            continue
+        for p in params.describe(cls):
+            if p.name not in values:
+                continue
+            default = defaults[p.name] if defaults else p.default
+            if values[p.name] != default:
+                qp[p.name] = format_value(values[p.name])
+    return qp
+
+
+def read_query_params() -> list[str]:
+    """Apply the URL's parameters when they are new to this session (a pasted link, a switch
+    from another page with a setup); not the ones this page wrote itself."""
+    qp = {k: st.query_params[k] for k in st.query_params}
+    if qp and qp != st.session_state.get(QP_LAST):
+        st.session_state[QP_LAST] = qp
+        return apply_query_params(qp)
+    return []
+
+
+def write_query_params(qp: dict[str, str]) -> None:
+    if {k: st.query_params[k] for k in st.query_params} != qp:
+        st.query_params.from_dict(qp)
+    st.session_state[QP_LAST] = qp
+
+
+def share_link(qp: dict[str, str]) -> None:
+    base = (st.context.url or "").rstrip("/") or ""
+    st.caption("Link to this setup (paste it to reproduce the form):")
+    st.code(f"{base}/?{urlencode(qp)}", language=None, wrap_lines=True)
+
+
+# ----- datasets --------------------------------------------------------------------------------
+def save_upload(name: str, data: bytes) -> str:
+    """The uploaded bytes as a file under the system temp folder (never the repo); the name
+    carries a hash of the content, so a re-upload reuses the same file."""
+    folder = Path(tempfile.gettempdir()) / UPLOAD_DIR
+    folder.mkdir(parents=True, exist_ok=True)
+    safe = re.sub(r"[^A-Za-z0-9._-]", "_", Path(name).name)[-80:] or "upload"
+    path = folder / f"{hashlib.sha256(data).hexdigest()[:16]}-{safe}"
+    if not path.exists():
+        tmp = path.with_name(path.name + ".part")
+        tmp.write_bytes(data)
+        tmp.replace(path)
+    return str(path)
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def _image_preview(name: str, data_file: str | None, options: tuple) -> bytes:
+    ds = common.load_data(name, data_file, dict(options))
+    return viz.image_grid_png(ds.x_train[:48], nrow=12)
+
+
+def dataset_summary(ds: Dataset) -> str:
+    s = ds.spec
+    parts = [f"**{s.n_train + s.n_val:,}** items ({s.n_train:,} train, {s.n_val:,} validation)"]
+    shape = {
+        "points": "2D points",
+        "images": "×".join(map(str, s.shape[-2:])) + (" grey" if s.shape[0] == 1 else " RGB")
+        if s.kind == "images"
+        else "",
+        "sequences": f"length {s.shape[0]}, {s.shape[-1]} channel(s)",
+        "text": f"{len(s.vocab) - 1} characters, up to {s.shape[0] - 2} per item",
+    }[s.kind]
+    parts.append(shape)
+    if s.n_classes:
+        names = ", ".join(s.class_names[:8]) + ("…" if s.n_classes > 8 else "")
+        parts.append(f"{s.n_classes} classes ({names})")
+    return " · ".join(p for p in parts if p)
+
+
+def dataset_preview(ds: Dataset, data_file: str | None, options: dict[str, Any]) -> None:
+    """A look at real samples of the data: image grid, scatter, series or first lines."""
+    s = ds.spec
+    st.markdown(dataset_summary(ds))
+    if s.description:
+        st.caption(s.description)
+    if s.kind == "images":
+        st.image(
+            _image_preview(s.name, data_file, tuple(sorted(options.items()))),
+            caption="training images",
+        )
+    elif s.kind == "points":
+        x = ds.x_train[:2000].numpy()
+        y = None if ds.y_train is None else ds.y_train[:2000].numpy()
+        fig = viz.live_points_figure(
+            None, x, s.class_names, real_labels=y, uirevision=f"preview-{s.name}", height=340
+        )
+        st.plotly_chart(fig, key="preview.points", config={"displaylogo": False})
+    elif s.kind == "sequences":
+        fig = viz.live_series_figure(
+            None, ds.x_train[:8].numpy(), n_show=8, uirevision=f"preview-{s.name}", height=300
+        )
+        st.plotly_chart(fig, key="preview.series", config={"displaylogo": False})
+    elif s.kind == "text":
+        from genlab.data.text import decode
+
+        lines = [decode(row[1:], s.vocab) for row in ds.x_train[:12]]
+        st.code("\n".join(lines), language=None)
+
+
+# ----- the Train page's parts ------------------------------------------------------------------
+@dataclass
+class Setup:
+    method: str
+    data: str
+    data_file: str | None = None
+    method_values: dict[str, Any] = field(default_factory=dict)
+    train_values: dict[str, Any] = field(default_factory=dict)
+    data_options: dict[str, Any] = field(default_factory=dict)
+    dataset: Dataset | None = None
+
+
+def _seed_choice(key: str, options: list[str], default: str) -> None:
+    remembered = st.session_state.setdefault(VALUES, {})
+    current = st.session_state.get(key, remembered.get(key, default))
+    if current not in options:
+        current = default if default in options else options[0]
+    st.session_state[key] = current
+
+
+def dataset_section() -> tuple[str, str | None, dict[str, Any], Dataset | None]:
+    """Dataset picker, upload, options and preview. Returns (name, data_file, options, dataset or
+    None when it cannot be loaded yet)."""
+    names = list(DATASETS)
+    _seed_choice("w.data", names, DEFAULT_DATA)
+    name = st.selectbox(
+        "Dataset",
+        names,
+        key="w.data",
+        format_func=common.dataset_label,
+        help="URL / CLI name: `data`.",
+    )
+    st.session_state[VALUES]["w.data"] = name
+    info = DATASETS[name]
+    data_file = None
+    options: dict[str, Any] = {}
+    if info.Config is not None:
+        entries = [(p, data_scope(name), p.default) for p in params.describe(info.Config)]
+        with st.container(border=True):
+            st.caption("Dataset options")
+            cols = st.columns(2)
+            for i, (p, scope, default) in enumerate(entries):
+                with cols[i % 2]:
+                    options[p.name] = param_widget(p, scope, default)
+    if info.upload:
+        kinds = ", ".join(f".{t}" for t in info.file_types) or "any file"
+        up = st.file_uploader(
+            f"Your file ({kinds})", type=list(info.file_types) or None, key=f"upload.{name}"
+        )
+        if up is None:
+            st.info("Upload a file to preview it and train on it.")
+            return name, None, options, None
+        data_file = save_upload(up.name, up.getvalue())
+    try:
+        ds = common.load_data(name, data_file, options)
+    except ValueError as e:
+        st.error(f"Cannot use this data: {e}")
+        return name, data_file, options, None
+    dataset_preview(ds, data_file, options)
+    return name, data_file, options, ds
+
+
+def method_section(data: str, ds: Dataset | None) -> str | None:
+    kind = DATASETS[data].kind
+    names = common.compatible_methods(kind, ds.spec if ds is not None else None)
+    if not names:
+        st.warning(f"No method can train on {common.dataset_label(data)} yet.")
+        return None
+    remembered = st.session_state.setdefault(VALUES, {})
+    wanted = st.session_state.get("w.method", remembered.get("w.method", DEFAULT_METHOD))
+    fallback = DEFAULT_METHOD if DEFAULT_METHOD in names else names[0]
+    if wanted not in names and wanted in METHODS:
+        st.warning(
+            f"{METHODS[wanted].label} cannot train on this data "
+            f"({common.dataset_label(data)}); showing {METHODS[fallback].label}."
+        )
+    _seed_choice("w.method", names, fallback)
+    method = st.selectbox(
+        "Method",
+        names,
+        key="w.method",
+        format_func=common.method_label,
+        help="Only the methods that support this kind of data. URL / CLI name: `method`.",
+    )
+    remembered["w.method"] = method
+    desc = getattr(METHODS[method], "description", "")
+    if desc:
+        st.caption(desc)
+    return method
+
+
+def hyperparameter_section(method: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The method's hyperparameters and the training settings, grouped."""
+    cls = METHODS[method]
+    base_train = params.to_dict(train_config(method))
+    entries: list[Entry] = [
+        (p, method_scope(method), p.default) for p in params.describe(cls.Config)
+    ]
+    entries += [
+        (p, train_scope(method), base_train[p.name]) for p in params.describe(params.TrainConfig)
+    ]
+    groups = tuple({p.group for p, _, _ in entries if not p.advanced})
+    out = grouped_widgets(entries, expanded=groups)  # every group open but "Advanced"
+    return out.get(method_scope(method), {}), out.get(train_scope(method), {})
+
+
+def start_run(setup: Setup) -> Run:
+    """Validate and launch (ValueError with every problem when the setup is not valid)."""
+    run = Run(
+        setup.method,
+        setup.data,
+        setup.method_values,
+        setup.train_values,
+        data_file=setup.data_file,
+        data_options=setup.data_options or None,
+    )
+    return run.start()

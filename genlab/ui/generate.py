@@ -1,0 +1,270 @@
+"""The Generate page: load any saved run (ended or live) on the CPU and sample from it: seeded
+grids, class-by-class grids, latent interpolation, 2D latent maps, text with temperature / top-k /
+prefix, and a download of whatever was generated. The logic is in `genlab.generate` (headless).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+import torch
+
+from genlab import compare, generate, viz
+from genlab.runs.store import RunStore
+
+MAX_N = {"images": 256, "points": 10_000, "sequences": 64, "text": 200}
+DEFAULT_N = {"images": 64, "points": 1000, "sequences": 8, "text": 20}
+DISPLAY_CELL = 48  # small images (8x8 digits, 28x28 MNIST) are upscaled to at least this many px
+
+
+@st.cache_resource(max_entries=4, show_spinner="Loading the model from its checkpoint…")
+def load(run_dir: str, stamp: int) -> generate.Loaded:
+    """One rebuilt model per (run folder, checkpoint time): a new checkpoint loads afresh."""
+    return generate.load_run(run_dir)
+
+
+def _download(label: str, data: bytes | str, name: str, mime: str, key: str) -> None:
+    st.download_button(
+        label,
+        data,
+        file_name=name,
+        mime=mime,
+        on_click="ignore",
+        key=key,
+        icon=":material/download:",
+    )
+
+
+def _show_images(x: torch.Tensor, nrow: int, name: str, key: str, caption: str = "") -> None:
+    png = viz.png_bytes(viz.image_grid(x, nrow=nrow, min_cell=DISPLAY_CELL))
+    st.image(png, caption=caption or None)
+    _download("PNG", png, f"{name}.png", "image/png", key)
+
+
+def _show_points(
+    lo: generate.Loaded,
+    x: torch.Tensor,
+    name: str,
+    key: str,
+    labels: torch.Tensor | None = None,
+    color: np.ndarray | None = None,
+    color_title: str = "",
+) -> None:
+    arr = x.detach().float().cpu().numpy()
+    show_real = st.toggle("Show real data", value=True, key=f"{key}_real")
+    real = generate.real_points(lo.data) if show_real else None
+    lab = None if labels is None else labels.cpu().numpy()
+    fig = viz.points_vs_real_figure(
+        arr, real, lab, lo.spec.class_names, color=color, color_title=color_title
+    )
+    st.plotly_chart(fig, key=f"{key}_fig")
+    _download("CSV", compare.points_csv(arr, lab), f"{name}.csv", "text/csv", key)
+
+
+def _show_sequences(lo: generate.Loaded, x: torch.Tensor, name: str, key: str) -> None:
+    arr = x.detach().float().cpu().numpy()
+    show_real = st.toggle("Show real series", value=False, key=f"{key}_real")
+    real = generate.real_sequences(lo.data, 4) if show_real else None
+    st.plotly_chart(viz.series_overlay_figure(arr, real), key=f"{key}_fig")
+    _download("CSV", compare.sequences_csv(arr), f"{name}.csv", "text/csv", key)
+
+
+def _show(
+    lo: generate.Loaded,
+    x: torch.Tensor,
+    name: str,
+    key: str,
+    *,
+    nrow: int | None = None,
+    labels: torch.Tensor | None = None,
+) -> None:
+    kind = lo.spec.kind
+    if kind == "images":
+        _show_images(x, nrow or generate.grid_rows(len(x)), name, key)
+    elif kind == "points":
+        _show_points(lo, x, name, key, labels=labels)
+    elif kind == "sequences":
+        _show_sequences(lo, x, name, key)
+    else:
+        lines = generate.to_text(lo.method, x)
+        st.code("\n".join(lines) or "(nothing)", language=None)
+        _download("TXT", "\n".join(lines) + "\n", f"{name}.txt", "text/plain", key)
+
+
+# ----- tabs ---------------------------------------------------------------------------------
+def _samples_tab(lo: generate.Loaded, rid: str) -> None:
+    m, kind = lo.method, lo.spec.kind
+    opts = generate.sample_options(m)
+    c = st.columns(4)
+    n = c[0].number_input("How many", 1, MAX_N[kind], DEFAULT_N[kind], key="gen_n")
+    seed = c[1].number_input("Seed", 0, 2**31 - 1, 0, key="gen_seed")
+    kw = {}
+    if "temperature" in opts:
+        default_t = float(getattr(m.cfg, "temperature", 1.0))
+        kw["temperature"] = c[2].number_input(
+            "Temperature",
+            0.0,
+            5.0,
+            default_t,
+            step=0.1,
+            key="gen_temp",
+            help="0 = greedy; >1 = wilder",
+        )
+    if "top_k" in opts and kind == "text":
+        kw["top_k"] = c[3].number_input(
+            "Top-k",
+            0,
+            len(lo.spec.vocab),
+            int(getattr(m.cfg, "top_k", 0)),
+            key="gen_topk",
+            help="Sample among the k likeliest characters (0 = all)",
+        )
+    if "prefix" in opts and kind == "text":
+        kw["prefix"] = st.text_input(
+            "Prefix",
+            "",
+            key="gen_prefix",
+            max_chars=20,
+            help="Every sample starts with these characters",
+        )
+    y = None
+    if m.conditional:
+        names = lo.spec.class_names or tuple(str(i) for i in range(lo.spec.n_classes))
+        choice = st.selectbox(
+            "Class",
+            ["all"] + list(range(lo.spec.n_classes)),
+            key="gen_cls",
+            format_func=lambda k: "all classes (balanced)" if k == "all" else names[k],
+        )
+        if choice != "all":
+            y = torch.full((int(n),), int(choice), dtype=torch.long)
+    try:
+        x = generate.sample(m, int(n), int(seed), y, **kw)
+    except ValueError as e:  # e.g. a prefix character outside the vocabulary
+        st.error(str(e))
+        return
+    labels = y if y is not None else (m.sample_labels(int(n)) if m.conditional else None)
+    _show(lo, x, f"{rid}-samples-seed{seed}", "gen_dl_samples", labels=labels)
+
+
+def _class_tab(lo: generate.Loaded, rid: str) -> None:
+    c1, c2 = st.columns(2)
+    per = c1.number_input("Per class", 1, 32, 10, key="gen_per")
+    seed = c2.number_input("Seed", 0, 2**31 - 1, 0, key="gen_cseed")
+    x, nrow = generate.class_grid(lo.method, int(per), int(seed))
+    names = lo.spec.class_names or tuple(str(i) for i in range(lo.spec.n_classes))
+    st.caption("One row per class, top to bottom: " + ", ".join(names))
+    _show_images(x, nrow, f"{rid}-classes-seed{seed}", "gen_dl_classes")
+
+
+def _interp_tab(lo: generate.Loaded, rid: str) -> None:
+    m = lo.method
+    c = st.columns(4)
+    a = c[0].number_input("Seed A", 0, 2**31 - 1, 0, key="gen_ia")
+    b = c[1].number_input("Seed B", 0, 2**31 - 1, 1, key="gen_ib")
+    k = c[2].number_input("Steps", 2, 32, 10, key="gen_ik")
+    path = c[3].selectbox(
+        "Path",
+        ["spherical", "linear"],
+        key="gen_ipath",
+        help="spherical keeps z at the typical norm of N(0, I) all along",
+    )
+    y = None
+    if m.conditional:
+        names = lo.spec.class_names or tuple(str(i) for i in range(lo.spec.n_classes))
+        y = st.selectbox(
+            "Class", list(range(lo.spec.n_classes)), key="gen_icls", format_func=lambda i: names[i]
+        )
+    x = generate.interpolate(m, int(a), int(b), int(k), y=y, path=path)
+    st.caption(f"z(seed {a}) → z(seed {b}) in {k} steps, decoded by the model")
+    name = f"{rid}-interp-{a}-{b}"
+    kind = lo.spec.kind
+    if kind == "images":
+        _show_images(x, int(k), name, "gen_dl_interp")
+    elif kind == "points":
+        t = np.linspace(0, 1, int(k))
+        _show_points(lo, x, name, "gen_dl_interp", color=t, color_title="t")
+    else:
+        _show(lo, x, name, "gen_dl_interp")
+
+
+def _map_tab(lo: generate.Loaded, rid: str) -> None:
+    m = lo.method
+    c1, c2, c3 = st.columns(3)
+    n = c1.number_input("Grid side", 3, 30, 15, key="gen_mn")
+    lim = c2.number_input("Extent (±)", 0.5, 6.0, 3.0, step=0.5, key="gen_mlim")
+    y = None
+    if m.conditional:
+        names = lo.spec.class_names or tuple(str(i) for i in range(lo.spec.n_classes))
+        y = c3.selectbox(
+            "Class", list(range(lo.spec.n_classes)), key="gen_mcls", format_func=lambda i: names[i]
+        )
+    z, x = generate.latent_map(m, int(n), float(lim), y=y)
+    name = f"{rid}-latent-map"
+    if lo.spec.kind == "images":
+        st.caption(
+            f"Decoded z over [-{lim:g}, {lim:g}]²: z₁ grows left to right, z₂ bottom to top."
+        )
+        _show_images(x, int(n), name, "gen_dl_map")
+    elif lo.spec.kind == "points":
+        st.caption(
+            f"Where the decoder puts each z of a {n}×{n} grid over [-{lim:g}, {lim:g}]², "
+            "coloured by z₁."
+        )
+        _show_points(lo, x, name, "gen_dl_map", color=z[:, 0].cpu().numpy(), color_title="z₁")
+    else:
+        _show(lo, x, name, "gen_dl_map")
+
+
+# ----- the page -----------------------------------------------------------------------------
+def render() -> None:
+    st.title("Generate")
+    rows = [r for r in compare.collect_runs(RunStore()) if r.has_checkpoint]
+    if not rows:
+        st.info(
+            "No saved run with a checkpoint yet. Train one on the Train page; a checkpoint "
+            "is written every checkpoint_every steps and at the end."
+        )
+        return
+    ids = [r.id for r in rows]
+    labels = {r.id: r.label for r in rows}
+    if st.session_state.get("gen_run") not in ids:  # first visit: ?run=<id> picks the run
+        wanted = st.query_params.get("run")
+        st.session_state.gen_run = wanted if wanted in ids else ids[0]
+    rid = st.selectbox(
+        "Run",
+        ids,
+        key="gen_run",
+        format_func=lambda i: labels[i],
+        help="Any saved run with a checkpoint, ended or live",
+    )
+    st.query_params["run"] = rid  # the URL names the run: shareable, and kept on reload
+    row = compare.find(rows, rid)
+    try:
+        lo = load(str(row.dir), generate.checkpoint_stamp(row.dir))
+    except (ValueError, OSError) as e:
+        st.error(f"Cannot load {rid}: {e}")
+        return
+    m = lo.method
+    live = " (live: its latest checkpoint; rerun to pick up a newer one)" if row.live else ""
+    st.caption(
+        f"{m.label} on {lo.spec.name} ({lo.spec.kind}) · checkpoint at step {lo.step} · "
+        f"sampling on CPU{live}"
+    )
+    tabs = ["Samples"]
+    if m.conditional and lo.spec.kind == "images":
+        tabs.append("Class by class")
+    dim = generate.latent_dim(m)
+    if dim is not None:
+        tabs.append("Interpolate")
+    if dim == 2:
+        tabs.append("Latent map")
+    fns = {
+        "Samples": _samples_tab,
+        "Class by class": _class_tab,
+        "Interpolate": _interp_tab,
+        "Latent map": _map_tab,
+    }
+    for tab, name in zip(st.tabs(tabs), tabs):
+        with tab:
+            fns[name](lo, rid)

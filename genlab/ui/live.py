@@ -1,0 +1,476 @@
+"""The live run view: status and controls, loss curves, samples.
+
+Each panel is an `st.fragment(run_every=...)` that reads the run's lock-protected snapshot; the
+interval is decided when the page runs, from the run's status, so an ended run is drawn once and not
+polled. A panel that sees the run end calls `st.rerun()` once, and the page redraws without polling.
+Charts are rebuilt only when the run's history version (or a view setting) changed; the figures are
+kept in session state between refreshes.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from typing import Any
+
+import numpy as np
+import streamlit as st
+
+from genlab import params, viz
+from genlab.data import DATASETS, Dataset
+from genlab.methods import METHODS
+from genlab.runs import ENDED, REGISTRY, Run, RunSnapshot, RunStore
+from genlab.ui import common, forms
+from genlab.ui.common import DiskRun
+
+STATUS_EVERY_S = 1.0  # status, step, speed, progress
+CHARTS_EVERY_S = 1.0  # curves and samples (redrawn only when something new arrived)
+PAUSED_EVERY_S = 1.0  # the same: a page drawn while paused keeps its interval after Resume
+ERROR_LINES = 8
+STATUS_BADGE = {
+    "queued": ("blue", ":material/hourglass_empty:"),
+    "running": ("green", ":material/play_arrow:"),
+    "paused": ("orange", ":material/pause:"),
+    "done": ("green", ":material/check:"),
+    "stopped": ("gray", ":material/stop:"),
+    "failed": ("red", ":material/error:"),
+    "interrupted": ("orange", ":material/warning:"),
+}
+
+AnyRun = Run | DiskRun
+
+
+# ----- picking a run ---------------------------------------------------------------------------
+def run_picker() -> None:
+    st.title("Live run")
+    runs = sorted(REGISTRY.runs(), key=lambda r: r.created, reverse=True)
+    if not runs:
+        st.info(
+            "No run is training in this server. Start one on the Train page, or open a saved "
+            "run from the Runs page."
+        )
+        st.page_link(common.PAGE_FILES["train"], label="Train a model", icon=":material/add:")
+        return
+    st.caption("Runs started in this server, newest first:")
+    for run in runs:
+        snap = run.snapshot()
+        st.page_link(
+            common.PAGE_FILES["live"],
+            query_params={"run": run.id},
+            label=f"{snap.method} on {snap.dataset} · {snap.status} · step "
+            f"{snap.step:,}/{snap.steps:,} · {run.id}",
+            icon=STATUS_BADGE.get(snap.status, ("gray", None))[1],
+        )
+
+
+# ----- the view --------------------------------------------------------------------------------
+def poll_interval(run: AnyRun, status: str) -> float | None:
+    """Poll while the run can still change; None (no polling) once it has ended."""
+    if not isinstance(run, Run) or status in ENDED:
+        return None
+    return PAUSED_EVERY_S if status == "paused" else STATUS_EVERY_S
+
+
+def live_view(run_id: str) -> None:
+    run = common.find_run(run_id)
+    if run is None:
+        st.title("Live run")
+        st.error(f"No run {run_id!r} here: not live in this server and not in {RunStore().home}.")
+        st.page_link(common.PAGE_FILES["train"], label="Train a model", icon=":material/add:")
+        return
+    snap = run.snapshot()
+    every = poll_interval(run, snap.status)
+    header(run, snap)
+    status_panel(run, every, snap.status)
+    if isinstance(run, Run) and snap.status not in ENDED:
+        controls(run, snap)
+        live_knobs(run)
+    if isinstance(run, DiskRun) or snap.status in ENDED:
+        resume_panel(run, snap)
+    curves_col, samples_col = st.columns([3, 2], gap="medium")
+    with curves_col:
+        curves_panel(run, every)
+    with samples_col:
+        samples_panel(run, every)
+
+
+def header(run: AnyRun, snap: RunSnapshot) -> None:
+    method = METHODS[snap.method].label if snap.method in METHODS else snap.method
+    data = DATASETS[snap.dataset].label if snap.dataset in DATASETS else snap.dataset
+    st.subheader(f"{method} on {data}")
+    where = "live in this server" if isinstance(run, Run) else "read from disk (read-only)"
+    st.caption(f"Run `{snap.id}` · {where} · device {snap.device}")
+
+
+def _ended_since_page_run(every: float | None, status: str) -> None:
+    """The page polls (every is set) but the run has ended: redraw the whole page once, which
+    decides run_every=None, so polling stops."""
+    if every is not None and status in ENDED:
+        st.rerun()
+
+
+def _fragment(body, every: float | None):
+    return st.fragment(body, run_every=every)
+
+
+def status_panel(run: AnyRun, every: float | None, page_status: str) -> None:
+    _fragment(_status_body, every)(run, every, page_status)
+
+
+def _status_body(run: AnyRun, every: float | None, page_status: str) -> None:
+    snap = run.snapshot()
+    if every is not None and snap.status != page_status:
+        # paused, resumed or ended since the page was drawn: redraw the page once, so the
+        # controls (outside this fragment) and the polling interval follow the new status
+        st.rerun()
+    c = st.columns([1.2, 1.5, 1, 1.4])
+    color, icon = STATUS_BADGE.get(snap.status, ("gray", None))
+    with c[0]:
+        st.caption("Status")
+        st.badge(snap.status, color=color, icon=icon)
+    c[1].metric("Step", f"{snap.step:,} / {snap.steps:,}")
+    c[2].metric("Steps/s", f"{snap.steps_per_s:,.0f}" if snap.steps_per_s else "–")
+    c[3].metric(
+        "Elapsed · ETA",
+        f"{common.fmt_duration(snap.elapsed_s)} · {common.fmt_duration(snap.eta_s)}",
+    )
+    frac = min(1.0, snap.step / snap.steps) if snap.steps else 0.0
+    eta = f" · ETA {common.fmt_duration(snap.eta_s)}" if snap.eta_s is not None else ""
+    st.progress(frac, text=f"{100 * frac:.0f}%{eta}")
+    if snap.error:
+        lines = snap.error.strip().splitlines()
+        more = "\n\n(…)" if len(lines) > ERROR_LINES else ""
+        st.error("Run failed: " + "\n".join(lines[:ERROR_LINES]) + more, icon=":material/error:")
+
+
+def _step_n(run: Run) -> None:
+    run.step_n(int(st.session_state["ctl.n"]))
+
+
+def controls(run: Run, snap: RunSnapshot) -> None:
+    """Pause/Resume, Step N (train N steps, then pause), Stop. They live outside the polling
+    fragment (a click is never lost to a refresh) and act in callbacks, before the page reruns;
+    the status fragment redraws the page when the status changes."""
+    c = st.columns([1, 1, 1, 1], vertical_alignment="bottom")
+    if snap.status == "paused":
+        c[0].button(
+            "Resume",
+            icon=":material/play_arrow:",
+            key="ctl.resume",
+            width="stretch",
+            on_click=run.resume,
+        )
+    else:
+        c[0].button(
+            "Pause", icon=":material/pause:", key="ctl.pause", width="stretch", on_click=run.pause
+        )
+    common.state("ctl.n", 100)
+    n = c[1].number_input(
+        "Steps",
+        min_value=1,
+        max_value=1_000_000,
+        step=50,
+        key="ctl.n",
+        help="Train this many steps, then pause.",
+    )
+    c[2].button(
+        f"Step {n:,}",
+        icon=":material/skip_next:",
+        key="ctl.step",
+        width="stretch",
+        on_click=_step_n,
+        args=(run,),
+    )
+    c[3].button(
+        "Stop",
+        icon=":material/stop:",
+        key="ctl.stop",
+        width="stretch",
+        on_click=run.stop,
+        help="Stop for good (a checkpoint is saved; you can resume).",
+    )
+
+
+def resume_panel(run: AnyRun, snap: RunSnapshot) -> None:
+    """Continue an ended (or saved) run from its last checkpoint, in the same folder."""
+    d = run.dir
+    if not d.has_checkpoint():
+        return
+    with st.container(border=True):
+        target = max(snap.steps, snap.step + 1)
+        if snap.step >= snap.steps:  # finished: offer to train further
+            target = snap.steps + max(1, snap.steps // 2)
+        c = st.columns([2, 1], vertical_alignment="bottom")
+        key = f"resume.{snap.id}"
+        common.state(key, int(target))
+        steps = c[0].number_input(
+            "Train until step", min_value=snap.step + 1, max_value=10_000_000, step=500, key=key
+        )
+        if c[1].button(
+            "Resume", icon=":material/play_arrow:", key="resume", type="primary", width="stretch"
+        ):
+            try:
+                common.resume_run(snap.id, int(steps))
+            except ValueError as e:
+                st.error(f"Cannot resume: {e}")
+            else:
+                st.session_state.pop("genlab.curves", None)
+                st.rerun()
+
+
+def live_knobs(run: Run) -> None:
+    """The hyperparameters declared live=True, changeable while the run trains."""
+    knobs = [p for p in params.describe(METHODS[run.method_name].Config) if p.live]
+    if not knobs:
+        return
+    with st.expander("Change hyperparameters while it trains"):
+        current = params.to_dict(run.cfg)
+        scope = f"live.{run.id}"
+        cols = st.columns(min(3, len(knobs)))
+        values = {}
+        for i, p in enumerate(knobs):
+            with cols[i % len(cols)]:
+                values[p.name] = forms.param_widget(p, scope, current[p.name])
+        changes = {k: v for k, v in values.items() if v != current[k]}
+        if st.button("Apply", key="live.apply", disabled=not changes):
+            try:
+                run.set_live(**changes)
+            except ValueError as e:
+                st.error(str(e))
+            else:
+                st.toast("Applied: " + ", ".join(f"{k}={v}" for k, v in changes.items()))
+        if run.live_changes:
+            st.caption(
+                "Changed so far: "
+                + "; ".join(
+                    f"step {c['step']:,}: {c['key']}={c['value']}" for c in run.live_changes[-8:]
+                )
+            )
+
+
+# ----- figures shared by every viewer of a run --------------------------------------------------
+_SHARED: OrderedDict[tuple, Any] = OrderedDict()
+_SHARED_LOCK = threading.Lock()
+_SHARED_MAX = 64
+
+
+def shared(key: tuple, build):
+    """A figure built once per process for `key` (run id, history version, view settings...), so
+    several tabs watching the same run do not each rebuild it. Figures are never mutated after
+    they are built (st.plotly_chart copies them)."""
+    with _SHARED_LOCK:
+        if key in _SHARED:
+            _SHARED.move_to_end(key)
+            return _SHARED[key]
+    value = build()
+    with _SHARED_LOCK:
+        _SHARED[key] = value
+        while len(_SHARED) > _SHARED_MAX:
+            _SHARED.popitem(last=False)
+    return value
+
+
+# ----- curves ----------------------------------------------------------------------------------
+def _metric_labels(keys: list[str]) -> dict[str, str]:
+    """Readable names from genlab.metrics.metric_info when it knows the key, else the key."""
+    try:
+        from genlab.metrics import metric_info
+    except ImportError:
+        return {}
+    out = {}
+    for k in keys:
+        try:
+            info = metric_info(k) if callable(metric_info) else metric_info.get(k)
+        except Exception:
+            info = None
+        if info:
+            label, better = info[0], info[1] if len(info) > 1 else None
+            arrow = {"lower": " ↓", "higher": " ↑", "low": " ↓", "high": " ↑"}.get(better, "")
+            out[k] = f"{label}{arrow}"
+    return out
+
+
+def build_curve_figures(run: AnyRun, smoothing: float, log_y: bool) -> list[tuple[str, Any]]:
+    history = run.history
+    keys = history.keys()
+    floors = {}
+    for k in keys:
+        if k.startswith("floor/"):
+            _, _, vals = history.series(k)
+            if vals:
+                floors[k] = vals[-1]
+    labels = _metric_labels(keys)
+    figs = []
+    for group, gkeys in viz.group_metric_keys(keys).items():
+        series = {}
+        for k in gkeys:
+            steps, _, values = history.series(k)
+            series[k] = (steps, values)
+        fig = viz.curves_figure(
+            series,
+            smoothing=smoothing,
+            log_y=log_y,
+            floors=floors,
+            labels=labels,
+            subplots=group == "eval",
+            uirevision=f"{run.id}-{group}",
+            height=260,
+        )
+        figs.append((group, fig))
+    return figs
+
+
+GROUP_TITLES = {
+    "loss": "Losses",
+    "d": "Discriminator outputs",
+    "eval": "Quality (evaluations)",
+    "kl": "KL",
+}
+
+
+def curves_panel(run: AnyRun, every: float | None) -> None:
+    _fragment(_curves_body, None if every is None else CHARTS_EVERY_S)(run, every)
+
+
+def _curves_body(run: AnyRun, every: float | None) -> None:
+    c = st.columns([3, 1], vertical_alignment="bottom")
+    common.state("live.smoothing", 0.6)
+    common.state("live.log", False)
+    smoothing = c[0].slider(
+        "Smoothing (EMA)",
+        0.0,
+        0.99,
+        step=0.01,
+        key="live.smoothing",
+        help="Exponential moving average of the logged values; the raw values stay faint behind.",
+    )
+    log_y = c[1].toggle("Log scale", key="live.log")
+    version = run.history.version
+    cache_key = (run.id, version, smoothing, log_y)
+    cached = st.session_state.get("genlab.curves")
+    if cached is None or cached[0] != cache_key:
+        figs = shared(
+            ("curves", type(run).__name__, *cache_key),
+            lambda: build_curve_figures(run, smoothing, log_y),
+        )
+        cached = (cache_key, figs)
+        st.session_state["genlab.curves"] = cached
+    _ended_since_page_run(every, run.snapshot().status)
+    figs = cached[1]
+    if not figs:
+        st.info("Waiting for the first logged values…", icon=":material/hourglass_empty:")
+        return
+    for group, fig in figs:
+        st.caption(GROUP_TITLES.get(group, group))
+        st.plotly_chart(fig, key=f"curves.{group}", config={"displaylogo": False})
+
+
+# ----- samples ---------------------------------------------------------------------------------
+def samples_panel(run: AnyRun, every: float | None) -> None:
+    _fragment(_samples_body, None if every is None else CHARTS_EVERY_S)(run, every)
+
+
+def _snapshot_choice(run: AnyRun, steps: list[int], live: bool) -> int:
+    """A slider over every kept snapshot. While the run is live a "Follow newest" toggle (on by
+    default) pins it to the newest snapshot; turn it off to look back. (Pinning is done by the
+    toggle, not by guessing from the slider's value: a slider whose options grow every second
+    can echo a stale value back.)"""
+    key = f"live.snap.{run.id}"
+    if len(steps) < 2:
+        return steps[-1]
+    follow = False
+    if live:
+        follow_key = f"live.follow.{run.id}"
+        common.state(follow_key, True)
+        follow = st.toggle("Follow newest", key=follow_key)
+    if follow or st.session_state.get(key) not in steps:
+        st.session_state[key] = steps[-1]
+    return st.select_slider(
+        "Snapshot at step",
+        options=steps,
+        key=key,
+        disabled=follow,
+        format_func=lambda s: f"{s:,}",
+        help="Every snapshot is kept: turn off Follow newest and move back to see how the "
+        "samples evolved.",
+    )
+
+
+def _samples_body(run: AnyRun, every: float | None) -> None:
+    snaps = {s.step: s for s in list(run.snapshots)}
+    _ended_since_page_run(every, run.snapshot().status)
+    st.caption("Samples")
+    if not snaps:
+        st.info("Waiting for the first samples…", icon=":material/hourglass_empty:")
+        return
+    steps = sorted(snaps)
+    step = _snapshot_choice(run, steps, live=every is not None)
+    snap = snaps[step]
+    kind = snap.kind or (DATASETS[run.dataset_name].kind if run.dataset_name in DATASETS else "")
+    if kind == "images":
+        st.image(snap.payload, caption=f"generated, step {step:,}")
+    elif kind == "points":
+        fig = _cached_sample_figure(run, step, "points")
+        st.plotly_chart(fig, key="samples.points", config={"displaylogo": False})
+    elif kind == "sequences":
+        fig = _cached_sample_figure(run, step, "sequences")
+        st.plotly_chart(fig, key="samples.series", config={"displaylogo": False})
+    elif kind == "text":
+        show_text_samples(run, snap.payload, step)
+    else:
+        st.write(snap.payload)
+
+
+def _real(run: AnyRun) -> Dataset | None:
+    key = f"genlab.real.{run.id}"
+    if key not in st.session_state:
+        st.session_state[key] = common.real_data(run)
+    return st.session_state[key]
+
+
+def _cached_sample_figure(run: AnyRun, step: int, kind: str):
+    return shared(
+        ("samples", type(run).__name__, run.id, step, kind), lambda: _sample_figure(run, step, kind)
+    )
+
+
+def _sample_figure(run: AnyRun, step: int, kind: str):
+    snaps = {s.step: s for s in list(run.snapshots)}
+    payload = np.asarray(snaps[step].payload, dtype=np.float32)
+    real = _real(run)
+    spec = real.spec if real is not None else None
+    if kind == "points":
+        real_x = real.x_val[:1000].cpu().numpy() if real is not None else None
+        return viz.live_points_figure(
+            payload, real_x, spec.class_names if spec else (), uirevision=f"{run.id}-points"
+        )
+    real_x = real.x_val[:6].cpu().numpy() if real is not None else None
+    return viz.live_series_figure(payload[:6], real_x, uirevision=f"{run.id}-series")
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _training_strings(dataset: str, data_file: str | None, n: int) -> frozenset[str]:
+    from genlab.data import load_dataset
+    from genlab.data.text import decode
+
+    ds = load_dataset(dataset, data_file)
+    return frozenset(decode(row[1:], ds.spec.vocab) for row in ds.x_train.tolist())
+
+
+def show_text_samples(run: AnyRun, items: list[str], step: int) -> None:
+    """Generated strings, one per line in two monospace columns; `*` marks a string that is
+    already in the training set (a copy, not a new sample)."""
+    real = _real(run)
+    seen: frozenset[str] = frozenset()
+    if real is not None:
+        data_file = run.data_file if isinstance(run, Run) else run.info.get("data_file")
+        seen = _training_strings(run.dataset_name, data_file, real.spec.n_train)
+    lines = [(s or "(empty)") + (" *" if s in seen else "") for s in items]
+    half = -(-len(lines) // 2)
+    cols = st.columns(2)
+    for col, chunk in zip(cols, (lines[:half], lines[half:])):
+        if chunk:
+            col.code("\n".join(chunk), language=None, wrap_lines=True)
+    if real is not None:
+        novel = sum(1 for s in items if s not in seen)
+        st.caption(f"Step {step:,}: {novel} of {len(items)} are new; * = in the training set.")

@@ -1,0 +1,273 @@
+"""The Runs page: every run (this process's and the disk's) in one table, and for the selected run:
+open its live view, resume it with more steps, delete it, download its checkpoint, metrics and
+latest samples. Streamlit only here; the rows and the downloads come from `genlab.compare`.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pandas as pd
+import streamlit as st
+
+from genlab import compare
+from genlab.runs.store import RunStore
+from genlab.ui.compare import live_link, show_sample
+
+LIVE_REFRESH_S = 3.0
+FLASH_S = 8.0
+
+
+def _table(rows: list[compare.RunRow]) -> None:
+    df = pd.DataFrame(compare.table_rows(rows))
+    cfg = {
+        "open": st.column_config.LinkColumn(
+            "open", display_text="live view", width="small", help="Open the run's live page"
+        ),
+        "progress": st.column_config.ProgressColumn(
+            "progress", min_value=0.0, max_value=1.0, format="percent", width="small"
+        ),
+        "hyperparameters": st.column_config.TextColumn(
+            "hyperparameters",
+            help="Settings that differ from the method's defaults",
+            width="medium",
+        ),
+        "last metrics": st.column_config.TextColumn("last metrics", width="large"),
+        "id": st.column_config.TextColumn("id", width="small"),
+    }
+    st.dataframe(
+        df,
+        hide_index=True,
+        column_config=cfg,
+        key="runs_table",
+        on_select=_picked,
+        selection_mode="single-row",
+        column_order=[
+            "status",
+            "method",
+            "dataset",
+            "hyperparameters",
+            "steps",
+            "progress",
+            "time",
+            "last metrics",
+            "created",
+            "open",
+            "id",
+        ],
+    )
+
+
+def _picked() -> None:
+    """Table selection -> the run picker below (so the two always agree)."""
+    sel = st.session_state.runs_table.selection.rows
+    ids = st.session_state.get("runs_ids", [])
+    if sel and sel[0] < len(ids):
+        st.session_state.runs_pick = ids[sel[0]]
+
+
+def _flash(kind: str, text: str) -> None:
+    """A message that outlives the panel's own refreshes for a few seconds."""
+    st.session_state.runs_flash = (kind, text, time.time() + FLASH_S)
+
+
+def _ask_delete(run_id: str) -> None:
+    st.session_state.runs_confirm = run_id
+
+
+def _cancel_delete() -> None:
+    st.session_state.pop("runs_confirm", None)
+
+
+def _do_delete(row: compare.RunRow) -> None:
+    st.session_state.pop("runs_confirm", None)
+    try:
+        compare.delete_run(row, RunStore())
+    except (ValueError, OSError) as e:
+        _flash("error", str(e))
+        return
+    st.session_state.pop("runs_pick", None)
+    _flash("success", f"Deleted {row.id}.")
+
+
+def _do_resume(row: compare.RunRow, steps_key: str) -> None:
+    steps = int(st.session_state[steps_key])
+    try:
+        compare.resume_run(row, steps)
+    except ValueError as e:
+        _flash("error", str(e))
+        return
+    _flash("success", f"Resumed {row.id}: training up to step {steps}.")
+
+
+# Button actions are callbacks: they run before the panel redraws, so it shows their outcome.
+def _delete(row: compare.RunRow) -> None:
+    if row.live:
+        st.button(
+            "Delete",
+            disabled=True,
+            key="runs_delete",
+            icon=":material/delete:",
+            help="Stop the run before deleting it",
+        )
+        return
+    if st.session_state.get("runs_confirm") != row.id:
+        st.button(
+            "Delete…",
+            key="runs_delete",
+            icon=":material/delete:",
+            on_click=_ask_delete,
+            args=(row.id,),
+        )
+        return
+    st.warning(
+        f"Delete run `{row.id}` and all its files (checkpoint, metrics, samples)? "
+        "This cannot be undone."
+    )
+    c1, c2 = st.columns(2)
+    c1.button(
+        "Yes, delete", type="primary", key="runs_delete_yes", on_click=_do_delete, args=(row,)
+    )
+    c2.button("Cancel", key="runs_delete_no", on_click=_cancel_delete)
+
+
+def _resume(row: compare.RunRow) -> None:
+    if not row.resumable:
+        why = (
+            "it is live"
+            if row.live
+            else "it has no checkpoint"
+            if not row.has_checkpoint
+            else f"it is {row.status}"
+        )
+        st.caption(f"Resume: not available ({why}).")
+        return
+    c1, c2 = st.columns([2, 1], vertical_alignment="bottom")
+    key = f"runs_resume_steps_{row.id}"
+    c1.number_input(
+        "Train up to step",
+        min_value=row.step + 1,
+        max_value=10_000_000,
+        value=max(row.step + 1, compare.default_resume_steps(row)),
+        step=max(1, row.steps // 10),
+        key=key,
+        help="The new total: training continues from the last checkpoint "
+        f"(step {row.step}) in the same folder.",
+    )
+    c2.button(
+        "Resume",
+        key="runs_resume",
+        icon=":material/play_arrow:",
+        type="primary",
+        on_click=_do_resume,
+        args=(row, key),
+    )
+
+
+def _downloads(row: compare.RunRow) -> None:
+    st.caption("Download")
+    c1 = c2 = c3 = st.container(horizontal=True)
+    if row.has_checkpoint:
+        c1.download_button(
+            "Checkpoint .zip",
+            lambda: compare.checkpoint_zip(row.dir),
+            file_name=f"{row.id}.zip",
+            mime="application/zip",
+            on_click="ignore",
+            key="runs_dl_ckpt",
+            icon=":material/download:",
+            help="run.json + ckpt/last.safetensors + ckpt/last.json: unzip into a runs folder "
+            "to resume or sample it",
+        )
+    else:
+        c1.button(
+            "Checkpoint .zip", disabled=True, key="runs_dl_ckpt_off", help="No checkpoint yet"
+        )
+    c2.download_button(
+        "Metrics .csv",
+        lambda: compare.metrics_csv(row.dir),
+        file_name=f"{row.id}-metrics.csv",
+        mime="text/csv",
+        on_click="ignore",
+        key="runs_dl_metrics",
+        icon=":material/download:",
+    )
+    sample = compare.latest_sample(row)
+    if sample is not None:
+        data, name, mime = compare.sample_download(sample, row.id)
+        c3.download_button(
+            f"Samples .{name.rsplit('.', 1)[1]}",
+            data,
+            file_name=name,
+            mime=mime,
+            on_click="ignore",
+            key="runs_dl_samples",
+            icon=":material/download:",
+        )
+    else:
+        c3.button("Samples", disabled=True, key="runs_dl_samples_off", help="No samples yet")
+
+
+def _details(row: compare.RunRow) -> None:
+    with st.container(border=True):
+        if row.corrupt:
+            st.error(f"**{row.id}** cannot be read: {row.error}")
+            st.caption("Its folder is kept until you delete it.")
+            _delete(row)
+            return
+        st.markdown(
+            f"**{row.method}** on **{row.dataset}** · `{row.id}`  \n"
+            f"{row.status} · step {row.step} of "
+            f"{row.steps} · {compare.fmt_seconds(row.elapsed_s)} · {row.hparams}"
+        )
+        if row.error:
+            st.error(row.error.splitlines()[0] if row.status != "failed" else row.error)
+        left, right = st.columns([3, 2])
+        with left:
+            live_link(row.id)
+            _resume(row)
+            _downloads(row)
+            _delete(row)
+        with right:
+            show_sample(compare.latest_sample(row), row, height=260, max_text=12)
+
+
+def _body() -> None:
+    rows = compare.collect_runs(RunStore())
+    if any(r.live for r in rows) != st.session_state.get("runs_ticking", False):
+        # a run started (resume) or ended since the page was drawn: redraw it all, so that
+        # the panel refreshes itself exactly while something is live
+        st.rerun()
+    flash = st.session_state.get("runs_flash")
+    if flash and time.time() < flash[2]:
+        (st.success if flash[0] == "success" else st.error)(flash[1])
+    else:
+        st.session_state.pop("runs_flash", None)
+    if not rows:
+        st.info("No runs yet. Start one on the Train page (or several at once on Compare).")
+        return
+    n_live = sum(r.live for r in rows)
+    st.caption(f"{len(rows)} runs · {n_live} live · stored in `{RunStore().home}`")
+    st.session_state.runs_ids = [r.id for r in rows]
+    _table(rows)
+    ids = [r.id for r in rows]
+    if st.session_state.get("runs_pick") not in ids:
+        wanted = st.query_params.get("run")
+        st.session_state.runs_pick = wanted if wanted in ids else ids[0]
+    labels = {r.id: r.label for r in rows}
+    pick = st.selectbox(
+        "Run",
+        ids,
+        key="runs_pick",
+        format_func=lambda i: labels[i],
+        help="Or click a row of the table",
+    )
+    _details(compare.find(rows, pick))
+
+
+def render() -> None:
+    st.title("Runs")
+    live = any(r.live for r in compare.collect_runs(RunStore()))
+    # a live run's status, step and metrics change: only then does the panel refresh itself
+    st.session_state.runs_ticking = live
+    st.fragment(run_every=LIVE_REFRESH_S if live else None)(_body)()

@@ -1,0 +1,205 @@
+"""End to end in a real browser: Debian's Chromium driven by Playwright against `streamlit run`.
+
+Train page (preset by URL) -> Start -> live page: the step count rises, the loss chart and the
+samples appear and change, a reload finds the same run, Stop stops it.
+Run with `pytest -m browser tests/test_browser.py`; screenshots go to pytest's tmp_path.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = "/usr/bin/chromium"
+ARGS = [
+    "--no-sandbox",
+    "--headless",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+# a setup that keeps running well past the test (~20,000 steps of a tiny GAN) and logs often
+SETUP = (
+    "method=gan&data=ring8&steps=20000&log_every=10&sample_every=25&eval_every=0&checkpoint_every=0"
+)
+LIVE_STATES = ("queued", "running", "paused")
+
+if not Path(CHROMIUM).exists():
+    pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)", allow_module_level=True)
+sync_api = pytest.importorskip("playwright.sync_api")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def server(tmp_path):
+    port = free_port()
+    env = {**os.environ, "GENLAB_HOME": str(tmp_path / "runs"), "PYTHONPATH": str(ROOT)}
+    log = open(tmp_path / "server.log", "w")
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            "app.py",
+            "--server.address",
+            "127.0.0.1",
+            "--server.port",
+            str(port),
+            "--server.headless",
+            "true",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        t0 = time.time()
+        while True:
+            try:
+                with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2):
+                    break
+            except OSError:
+                if proc.poll() is not None or time.time() - t0 > 120:
+                    raise RuntimeError(
+                        "streamlit did not start: " + (tmp_path / "server.log").read_text()[-2000:]
+                    ) from None
+                time.sleep(0.5)
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
+        log.close()
+
+
+@pytest.fixture
+def page(tmp_path):
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            yield browser.new_page(viewport={"width": 1280, "height": 1400})
+        finally:
+            browser.close()
+
+
+def current_step(page) -> int:
+    metric = page.locator('[data-testid="stMetric"]').filter(has_text="Step").first
+    text = metric.locator('[data-testid="stMetricValue"]').inner_text()
+    return int(re.sub(r"[^\d]", "", text.split("/")[0]))
+
+
+def status_text(page) -> str:
+    """The run's status badge (its text is the icon's ligature name, then the status)."""
+    badge = page.locator(".stMarkdownBadge").first
+    try:
+        return badge.inner_text(timeout=5_000).split()[-1]
+    except Exception:  # redrawn between lookup and read: the caller polls again
+        return ""
+
+
+def generated_points(page) -> list[float]:
+    """The first coordinates of the 'generated' trace of the samples chart, read from plotly
+    (_fullData holds the decoded arrays)."""
+    return page.evaluate("""() => {
+        for (const el of document.querySelectorAll('.js-plotly-plot')) {
+            for (const tr of (el._fullData || [])) {
+                if (tr.name === 'generated' && tr.x) return Array.from(tr.x).slice(0, 20);
+            }
+        }
+        return [];
+    }""")
+
+
+def curve_dtypes(page) -> set[str]:
+    """How the loss curves' y values came over the wire (plotly typed arrays: 'f4' = float32)."""
+    return set(page.evaluate("""() => {
+        const out = [];
+        for (const el of document.querySelectorAll('.js-plotly-plot')) {
+            for (const tr of (el.data || [])) {
+                if (tr.name && tr.name.startsWith('loss/')) out.push(tr.y && tr.y.dtype || 'list');
+            }
+        }
+        return out;
+    }"""))
+
+
+def wait_until(pred, timeout: float, every: float = 0.5) -> bool:
+    t0 = time.time()
+    while time.time() - t0 < timeout:
+        if pred():
+            return True
+        time.sleep(every)
+    return False
+
+
+def test_train_start_live_reload_stop(server, page, tmp_path):
+    shots = tmp_path / "shots"
+    shots.mkdir()
+    page.goto(f"{server}/?{SETUP}")
+    start = page.get_by_role("button", name="Start training")
+    start.wait_for(timeout=120_000)
+    page.locator(".js-plotly-plot").first.wait_for(timeout=60_000)  # the data preview
+    page.screenshot(path=shots / "train.png")
+    start.click()
+
+    page.wait_for_url(re.compile(r".*/live\?run=.+"), timeout=60_000)
+    run_id = re.search(r"run=([^&]+)", page.url).group(1)
+    assert "gan-ring8" in run_id
+    page.get_by_text("Steps/s").first.wait_for(timeout=60_000)
+
+    # the step count rises (the status fragment polls the run)
+    assert wait_until(lambda: current_step(page) > 0, 60)
+    first = current_step(page)
+    assert wait_until(lambda: current_step(page) > first, 30), "the step count did not rise"
+    assert status_text(page) == "running"
+
+    # the loss chart and the samples appear, and the samples change as the model trains
+    page.get_by_text("Losses").first.wait_for(timeout=60_000)
+    assert wait_until(
+        lambda: page.locator(".js-plotly-plot").count() >= 3, 60
+    )  # 2 curves + samples
+    assert curve_dtypes(page) == {"f4"}  # curves travel as float32 arrays
+    assert wait_until(lambda: len(generated_points(page)) > 0, 60)
+    before = generated_points(page)
+    assert wait_until(lambda: generated_points(page) not in ([], before), 60), (
+        "the samples did not change"
+    )
+    page.screenshot(path=shots / "live.png")
+
+    # a reload re-attaches to the same run, still live
+    step_before = current_step(page)
+    page.reload()
+    page.get_by_text("Steps/s").first.wait_for(timeout=60_000)
+    assert f"run={run_id}" in page.url
+    assert wait_until(lambda: current_step(page) >= step_before, 30)
+    assert status_text(page) in LIVE_STATES + ("done",)
+
+    # Stop: the run ends as stopped and the page says so
+    page.get_by_role("button", name="Stop").click()
+    assert wait_until(lambda: status_text(page) == "stopped", 60), status_text(page)
+    page.screenshot(path=shots / "stopped.png")
+    assert sorted(p.name for p in shots.iterdir()) == ["live.png", "stopped.png", "train.png"]

@@ -1,0 +1,208 @@
+"""genlab.compare: runs from memory and disk as rows, series and tables; actions; downloads."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import shutil
+import zipfile
+
+import numpy as np
+import pytest
+import torch
+
+from genlab import compare, generate
+from genlab.runs import REGISTRY, Run, RunStore
+from genlab.runs.run import SampleSnapshot
+
+TRAIN = {"steps": 20, "batch_size": 32, "device": "cpu", "log_every": 5, "sample_every": 10}
+
+
+@pytest.fixture(scope="module")
+def home(tmp_path_factory):
+    """A run store with two real tiny finished runs (points GAN, text LSTM)."""
+    root = tmp_path_factory.mktemp("genlab_home")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("GENLAB_HOME", str(root))
+        runs = [
+            Run("gan", "ring8", {"hidden": 32, "loss": "hinge"}, TRAIN).start(),
+            Run("lstm", "names", {"hidden": 32}, TRAIN).start(),
+        ]
+        for r in runs:
+            r.join(120)
+            assert r.status == "done", r.snapshot().error
+        yield root
+
+
+def test_hparam_summary_lists_only_what_differs():
+    assert compare.hparam_summary("gan", {}, {}) == "defaults"
+    s = compare.hparam_summary(
+        "gan", {"loss": "hinge", "lr_d": 4e-4, "hidden": 256}, {"batch_size": 64, "steps": 10}
+    )
+    assert s == "loss=hinge, lr_d=0.0004, batch_size=64"  # hidden=256 is the default
+    assert compare.hparam_summary("no-such-method", {}, {}) == ""
+
+
+def test_collect_runs_merges_memory_and_disk(home):
+    rows = compare.collect_runs(RunStore(home))
+    assert [r.method for r in rows] == ["lstm", "gan"]  # newest first
+    gan = rows[1]
+    assert (gan.status, gan.step, gan.steps, gan.kind) == ("done", 20, 20, "points")
+    assert gan.hparams == "hidden=32, loss=hinge, batch_size=32"
+    assert not gan.live and gan.resumable
+    assert "loss/d" in gan.last and gan.elapsed_s > 0
+    # the same runs seen from disk only (another process, or after a restart)
+    for r in rows:
+        REGISTRY.forget(r.id)
+    again = compare.collect_runs(RunStore(home))
+    assert [(r.id, r.status, r.step, r.hparams) for r in again] == [
+        (r.id, r.status, r.step, r.hparams) for r in rows
+    ]
+    table = compare.table_rows(again)
+    assert table[1]["open"] == f"./live?run={gan.id}" and table[1]["steps"] == "20/20"
+    assert "loss/d" in table[1]["last metrics"]
+
+
+def test_corrupt_run_is_listed_and_deletable(home, tmp_path):
+    store = RunStore(tmp_path)
+    bad = tmp_path / "broken-run"
+    bad.mkdir()
+    (bad / "run.json").write_text("{not json")
+    rows = compare.collect_runs(store)
+    assert len(rows) == 1 and rows[0].status == "corrupt" and "corrupt" in rows[0].error
+    assert not rows[0].resumable
+    compare.delete_run(rows[0], store)
+    assert not bad.exists() and compare.collect_runs(store) == []
+
+
+def test_delete_refuses_a_live_run(home):
+    row = compare.collect_runs(RunStore(home))[0]
+    row.live, row.status = True, "running"
+    with pytest.raises(ValueError, match="stop it"):
+        compare.delete_run(row, RunStore(home))
+    assert row.dir.exists()
+
+
+def test_delete_and_resume(home, tmp_path):
+    src = next(r for r in compare.collect_runs(RunStore(home)) if r.method == "gan")
+    store = RunStore(tmp_path)
+    shutil.copytree(src.dir, tmp_path / src.id)
+    row = compare.collect_runs(store)[0]
+    assert compare.default_resume_steps(row) == 40  # done: double it
+    with pytest.raises(ValueError, match="more than"):
+        compare.resume_run(row, 20)
+    run = compare.resume_run(row, 30)
+    run.join(120)
+    assert run.status == "done" and run.snapshot().step == 30
+    steps = [r["step"] for r in compare.read_metrics(row.dir) if "loss/d" in r]
+    assert steps == [5, 10, 15, 20, 25, 30]  # one history, continued
+    row = compare.collect_runs(store)[0]
+    assert (row.step, row.steps) == (30, 30)
+    compare.delete_run(row, store)
+    assert not (tmp_path / src.id).exists() and REGISTRY.get(row.id) is None
+
+
+def test_metrics_csv_merges_rows_of_a_step(home):
+    row = next(r for r in compare.collect_runs(RunStore(home)) if r.method == "gan")
+    raw = [json.loads(x) for x in (row.dir / "metrics.jsonl").read_text().splitlines()]
+    got = list(csv.DictReader(io.StringIO(compare.metrics_csv(row.dir))))
+    assert [int(r["step"]) for r in got] == sorted({r["step"] for r in raw})
+    last = {k: v for r in raw if r["step"] == 20 for k, v in r.items()}
+    for k, v in last.items():
+        if k not in ("step", "t"):
+            assert float(got[-1][k]) == pytest.approx(v, rel=1e-5), k
+    assert got[0]["loss/d"] and float(got[0]["loss/d"]) == pytest.approx(raw[0]["loss/d"], 1e-5)
+
+
+def test_checkpoint_zip_round_trips_into_a_loadable_run(home, tmp_path):
+    row = next(r for r in compare.collect_runs(RunStore(home)) if r.method == "gan")
+    blob = compare.checkpoint_zip(row.dir)
+    with zipfile.ZipFile(io.BytesIO(blob)) as z:
+        names = sorted(z.namelist())
+        assert names == sorted(
+            f"{row.id}/{p}" for p in ("run.json", "ckpt/last.json", "ckpt/last.safetensors")
+        )
+        assert (
+            z.read(f"{row.id}/ckpt/last.safetensors")
+            == (row.dir / "ckpt/last.safetensors").read_bytes()
+        )
+        z.extractall(tmp_path)
+    a = generate.load_run(row.dir).method
+    b = generate.load_run(tmp_path / row.id).method
+    assert torch.equal(generate.sample(a, 16, 3), generate.sample(b, 16, 3))
+    with pytest.raises(ValueError, match="no checkpoint"):
+        compare.checkpoint_zip(tmp_path)
+
+
+def test_sample_downloads_by_kind():
+    pts = np.array([[0.5, -1.0, 2.0], [1.5, 2.0, 0.0]], dtype=np.float32)
+    data, name, mime = compare.sample_download(SampleSnapshot(7, "points", pts), "r")
+    rows = list(csv.reader(io.StringIO(data.decode())))
+    assert (name, mime) == ("r-step7.csv", "text/csv")
+    assert rows == [["x", "y", "label"], ["0.5", "-1", "2"], ["1.5", "2", "0"]]
+    seq = np.arange(12, dtype=np.float32).reshape(2, 3, 2)  # (n, T, C)
+    rows = list(csv.reader(io.StringIO(compare.sequences_csv(seq))))
+    assert rows[0] == ["series", "t", "c0", "c1"] and len(rows) == 1 + 6
+    assert rows[4] == ["1", "0", "6", "7"]
+    data, name, _ = compare.sample_download(SampleSnapshot(3, "text", ["ann", "bob"]), "r")
+    assert data == b"ann\nbob\n" and name == "r-step3.txt"
+    data, name, mime = compare.sample_download(SampleSnapshot(3, "images", b"\x89PNG"), "r")
+    assert data == b"\x89PNG" and mime == "image/png"
+
+
+def test_series_from_memory_and_disk_agree(home):
+    row = next(r for r in compare.collect_runs(RunStore(home)) if r.method == "lstm")
+    steps, ts, vs = compare.series(row, "loss/nll")
+    assert steps == [5, 10, 15, 20] and len(vs) == 4 and all(np.isfinite(vs))
+    assert ts == sorted(ts)
+
+
+def _row(rid, dataset, created, last, status="done"):
+    return compare.RunRow(
+        id=rid,
+        method="gan",
+        dataset=dataset,
+        kind="points",
+        status=status,
+        step=1,
+        steps=1,
+        elapsed_s=1.0,
+        created=created,
+        hparams="",
+        last=last,
+        error=None,
+        dir=compare.Path("/nonexistent") / rid,
+    )
+
+
+def test_default_selection_and_metrics_table():
+    rows = [
+        _row("a", "mnist", 5, {"eval/fd": 3.0, "floor/fd": 0.5, "loss/d": 1.0}),
+        _row("b", "ring8", 4, {"loss/d": 2.0}),
+        _row("c", "mnist", 3, {"eval/fd": 4.0, "eval/acc": 0.9}),
+        _row("x", "?", 9, {}, status="corrupt"),
+    ]
+    assert compare.default_selection(rows, k=4) == ["a", "c"]
+    table = compare.metrics_table(rows[:3])
+    cols = list(table[0])
+    assert cols[6:] == ["eval/acc", "eval/fd", "floor/fd", "loss/d"]  # floor next to its eval
+    assert table[1]["eval/fd"] is None and table[2]["eval/fd"] == 4.0
+    keys = compare.metric_keys(rows[:3])
+    # the quality figure most runs report, once it is a curve (these rows have no logged series)
+    assert compare.default_metric(rows[:3], keys, min_points=0) == "eval/fd"
+    assert compare.default_metric(rows[:3], keys) == "loss/d"
+    assert compare.default_metric(rows[1:2], compare.metric_keys(rows[1:2])) == "loss/d"
+    assert compare.default_metric([], []) is None
+
+
+def test_start_many_reports_errors_per_method(tmp_path):
+    runs, errors = compare.start_many(
+        "ring8", ["gan", "lstm", "nope"], steps=3, seed=1, store=RunStore(tmp_path)
+    )
+    assert [r.method_name for r in runs] == ["gan"] and set(errors) == {"lstm", "nope"}
+    assert "does not support points" in errors["lstm"] and "unknown method" in errors["nope"]
+    runs[0].join(120)
+    assert runs[0].status == "done" and runs[0].train.seed == 1 and runs[0].train.steps == 3
+    assert "gan" in compare.compatible_methods("ring8")
+    assert "lstm" not in compare.compatible_methods("ring8")
