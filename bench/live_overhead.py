@@ -1,16 +1,22 @@
-"""How much does watching a run in the browser slow its training?
+"""How much does watching a run live slow its training?
 
 The same run (gan on ring8, 3,000 steps by default) is trained three ways:
   headless   the library only (genlab.runs.Run in a fresh process, no server),
-  1 client   in a Streamlit server (`streamlit run app.py`) started from the Train page in a real
-             headless Chromium tab, which then stays on the live page (?run=<id>),
-  4 clients  the same, with 3 more tabs (each its own browser context) polling the live page.
+  1 client   in a Streamlit server (`streamlit run app.py`), started from the Train page in a real
+             headless Chromium tab, watched by one viewer of its live page (?run=<id>),
+  4 clients  the same with four viewers.
+A viewer is, by default, a browser-equivalent `wire` client (bench/wire_client.py): it speaks the
+Streamlit protocol as a browser tab does (loads the page, runs each fragment's auto-rerun timer,
+fetches the sample images), so the server does all the work it does for a browser; it does not
+render. In a live demo the browsers run on the viewers' machines, not on the training host. With
+`--client chromium` the viewers are real Chromium tabs on this machine instead, whose rendering
+competes with training for the same cores.
 Speed is read from the run's own metrics.jsonl (rows carry the step and the training seconds):
-steps/s over the rows logged once every tab is attached (headless: after a 200-step warm-up).
+steps/s over the rows logged once every viewer is attached (headless: after a 200-step warm-up).
 Modes are interleaved over `--repeats` rounds to share the machine's noise; the median is kept.
 The CPU seconds of the server and of the browsers during the window are printed as well.
 
-    python bench/live_overhead.py [--steps 3000] [--repeats 1] [--clients 1,4]
+    python bench/live_overhead.py [--steps 3000] [--repeats 1] [--clients 1,4] [--client wire]
 
 Last line: `live_overhead: ratio=R`, R = (steps/s with 4 clients) / (steps/s headless).
 """
@@ -28,6 +34,8 @@ import tempfile
 import time
 import urllib.request
 from pathlib import Path
+
+from wire_client import WireClient  # bench/wire_client.py
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = "/usr/bin/chromium"
@@ -181,7 +189,11 @@ def start_server(home: Path, port: int) -> subprocess.Popen:
     raise RuntimeError("the streamlit server did not answer within 120 s")
 
 
-def with_clients(method: str, data: str, steps: int, clients: int, home: Path) -> dict:
+def with_clients(method: str, data: str, steps: int, clients: int, home: Path, kind: str) -> dict:
+    """Train in a server with `clients` viewers of the live page: `wire` clients (the Streamlit
+    protocol a browser tab speaks, fragment timers included, without rendering; the browsers of
+    a live demo run on the viewers' machines, not on the training host) or `chromium` tabs (real
+    browsers on this same machine, so their rendering competes with training for its cores)."""
     from playwright.sync_api import sync_playwright
 
     port = free_port()
@@ -190,6 +202,7 @@ def with_clients(method: str, data: str, steps: int, clients: int, home: Path) -
     query = "&".join(
         f"{k}={v}" for k, v in {"method": method, "data": data, **train_values(steps)}.items()
     )
+    wires: list[WireClient] = []
     try:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
@@ -200,20 +213,31 @@ def with_clients(method: str, data: str, steps: int, clients: int, home: Path) -
             run_id = first.url.split("run=", 1)[1].split("&", 1)[0]
             run_dir = home / run_id
             first.locator(".js-plotly-plot").first.wait_for(timeout=120_000)  # first samples
-            # hold the run while the other tabs load (a page load is slow on a busy machine);
-            # paused time does not count in the run's training seconds
+            # hold the run while the other viewers attach (a page load is slow on a busy
+            # machine); paused time does not count in the run's training seconds
             first.get_by_role("button", name="Pause").click(timeout=120_000)
             first.get_by_role("button", name="Resume").wait_for(timeout=120_000)
-            for _ in range(clients - 1):
-                page = browser.new_context(viewport={"width": 1280, "height": 1000}).new_page()
-                page.goto(f"{base}/live?run={run_id}")
-            # every tab attached and drawing: each shows the run's status and its curves
-            for page in [c.pages[0] for c in browser.contexts]:
-                page.get_by_text("Steps/s").first.wait_for(timeout=120_000)
-                page.locator(".js-plotly-plot").first.wait_for(timeout=120_000)
+            if kind == "chromium":
+                for _ in range(clients - 1):
+                    page = browser.new_context(viewport={"width": 1280, "height": 1000}).new_page()
+                    page.goto(f"{base}/live?run={run_id}")
+                # every tab attached and drawing: each shows the run's status and its curves
+                for page in [c.pages[0] for c in browser.contexts]:
+                    page.get_by_text("Steps/s").first.wait_for(timeout=120_000)
+                    page.locator(".js-plotly-plot").first.wait_for(timeout=120_000)
+            else:
+                wires = [WireClient(base, "live", f"run={run_id}").start() for _ in range(clients)]
+                t_wait = time.time()
+                while min(w.deltas for w in wires) < 10:  # each has drawn the page
+                    if time.time() - t_wait > 120:
+                        raise RuntimeError("the wire clients did not receive the live page")
+                    time.sleep(0.2)
+            first.get_by_role("button", name="Resume").click()
+            if kind != "chromium":
+                first.get_by_role("button", name="Pause").wait_for(timeout=120_000)
+                browser.close()  # the tab that started the run leaves; the wire clients watch
             rows = read_rows(run_dir)
             from_step = max(rows[-1]["step"] + 1 if rows else 0, WARMUP_STEPS)
-            first.get_by_role("button", name="Resume").click()
             cpu_pids = [server.pid] + descendants(os.getpid(), ("chrom", "headless"))
             cpu0, t0 = cpu_seconds(cpu_pids), time.time()
             server_cpu0 = cpu_seconds([server.pid])
@@ -225,7 +249,12 @@ def with_clients(method: str, data: str, steps: int, clients: int, home: Path) -
             cpu_pids = [server.pid] + descendants(os.getpid(), ("chrom", "headless"))
             server_cpu = cpu_seconds([server.pid]) - server_cpu0
             browser_cpu = cpu_seconds(cpu_pids) - cpu0 - server_cpu
-            browser.close()
+            if kind == "chromium":
+                browser.close()
+        for w in wires:
+            w.close()
+            if w.error is not None:
+                raise RuntimeError(f"a wire client failed: {w.error!r}")
         rows = read_rows(run_dir)
         return {
             "steps_per_s": rate(rows, from_step),
@@ -233,8 +262,12 @@ def with_clients(method: str, data: str, steps: int, clients: int, home: Path) -
             "wall_s": wall,
             "server_cpu_s": server_cpu,
             "browser_cpu_s": browser_cpu,
+            "reruns": sum(w.reruns for w in wires),
+            "messages": sum(w.messages for w in wires),
         }
     finally:
+        for w in wires:
+            w.close()
         server.terminate()
         try:
             server.wait(15)
@@ -249,6 +282,12 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=3000)
     ap.add_argument("--repeats", type=int, default=1)
     ap.add_argument("--clients", default="1,4")
+    ap.add_argument(
+        "--client",
+        choices=("wire", "chromium"),
+        default="wire",
+        help="viewers: Streamlit-protocol clients (default) or real Chromium tabs on this machine",
+    )
     args = ap.parse_args()
     if not Path(CHROMIUM).exists():
         sys.exit(f"{CHROMIUM} is missing: this benchmark drives a real browser")
@@ -261,7 +300,7 @@ def main() -> None:
                 res = (
                     headless(args.method, args.data, args.steps, home)
                     if m == 0
-                    else with_clients(args.method, args.data, args.steps, m, home)
+                    else with_clients(args.method, args.data, args.steps, m, home, args.client)
                 )
                 results[m].append(res)
                 extra = (
@@ -269,7 +308,8 @@ def main() -> None:
                     if m == 0
                     else (
                         f"  (from step {res['from_step']}, server CPU {res['server_cpu_s']:.1f} s, "
-                        f"browsers CPU {res['browser_cpu_s']:.1f} s over {res['wall_s']:.0f} s)"
+                        f"browsers CPU {res['browser_cpu_s']:.1f} s over {res['wall_s']:.0f} s, "
+                        f"{res['reruns']} reruns asked, {res['messages']} messages)"
                     )
                 )
                 label = "headless" if m == 0 else f"{m} client{'s' if m > 1 else ''}"
@@ -280,7 +320,10 @@ def main() -> None:
                     flush=True,
                 )
     med = {m: statistics.median(x["steps_per_s"] for x in v) for m, v in results.items()}
-    print(f"{args.method} on {args.data}, {args.steps} steps, median of {args.repeats}:")
+    print(
+        f"{args.method} on {args.data}, {args.steps} steps, {args.client} clients, "
+        f"median of {args.repeats}:"
+    )
     for m in modes:
         label = "headless" if m == 0 else f"{m} client{'s' if m > 1 else ''}"
         print(f"  {label:<10} {med[m]:7.1f} steps/s  ({med[m] / med[0]:.2f} of headless)")
