@@ -26,16 +26,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from genlab.data import load_dataset  # noqa: E402
 from genlab.runs import Run, RunStore  # noqa: E402
-from genlab.runs.build import build_method, train_config  # noqa: E402
+from genlab.runs.build import build_method, method_config, train_config  # noqa: E402
 
 CASES = [("gan", "ring8", {}), ("gan", "mnist", {}), ("vae", "mnist", {})]
 WARMUP = 50
 
 
 def bare(method: str, dataset: str, values: dict, steps: int) -> float:
-    train = train_config(method, {"seed": 0, "device": "cpu"})
     data = load_dataset(dataset)
-    m = build_method(method, values, train, data.spec)
+    # the config Run builds: the method's defaults for this data (Method.defaults_for), then values
+    train = train_config(method, {"seed": 0, "device": "cpu"}, data.spec)
+    m = build_method(method, method_config(method, values, data.spec), train, data.spec)
     g = torch.Generator().manual_seed(0)
     t0 = 0.0
     for step in range(WARMUP + steps):
@@ -54,8 +55,9 @@ def genlab_loop(method: str, dataset: str, values: dict, steps: int, store: RunS
     assert run.status == "done", run.snapshot().error
     # genlab's own clock: wall seconds at each logged step (taken before the end-of-run
     # evaluation and checkpoint, which the bare loop does not do either)
-    steps_logged, t, _ = run.history.series(next(k for k in run.history.keys()
-                                                 if k.startswith("loss/")))
+    steps_logged, t, _ = run.history.series(
+        next(k for k in run.history.keys() if k.startswith("loss/"))
+    )
     first = next(i for i, s in enumerate(steps_logged) if s >= WARMUP)
     return (t[-1] - t[first]) / (steps_logged[-1] - steps_logged[first])
 
@@ -78,8 +80,10 @@ def main() -> None:
             # least-contended values: the minimum of each is the least noisy estimate
             r = min(g) / min(b)
             ratios.append(r)
-            print(f"{method:>4} on {dataset:<6} bare {min(b) * 1e3:7.2f} ms/step   "
-                  f"genlab {min(g) * 1e3:7.2f} ms/step   ratio {r:.3f}")
+            print(
+                f"{method:>4} on {dataset:<6} bare {min(b) * 1e3:7.2f} ms/step   "
+                f"genlab {min(g) * 1e3:7.2f} ms/step   ratio {r:.3f}"
+            )
     print(f"overhead: ratio={max(ratios):.3f}")
 
 

@@ -11,6 +11,7 @@ Each case prints one line per seed and a summary line `<case>: <metric>=<mean> .
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import tempfile
@@ -28,24 +29,118 @@ NAMES_TXT = ROOT.parent / "shared" / "data" / "names.txt"
 
 # case -> (method, dataset, data_file, method values, train values, seeds, {metric: (op, target)})
 CASES: dict[str, tuple] = {
-    "gan-ring8": ("gan", "ring8", None, {}, {}, [0, 1, 2, 3, 4],
-                  {"eval/modes": (">=", 8), "eval/hq": (">=", 0.90), "eval/rkl": ("<=", 0.05)}),
-    "gan-grid25": ("gan", "grid25", None, {}, {}, [0, 1, 2, 3, 4],
-                   {"eval/modes": (">=", 24.5), "eval/hq": (">=", 0.90),
-                    "eval/rkl": ("<=", 0.05)}),
-    "vae-mnist": ("vae", "mnist", None, {}, {}, [0], {"eval/nelbo": ("<=", 110.0),
-                                                     "eval/fd": ("<=", 150.0)}),
-    "vae-digits": ("vae", "digits", None, {}, {}, [0], {"eval/fd": ("<=", 150.0)}),
-    "gan-mnist": ("gan", "mnist", None, {}, {}, [0], {"eval/fd": ("<=", 150.0)}),
-    "gan-digits": ("gan", "digits", None, {}, {}, [0], {"eval/fd": ("<=", 150.0)}),
-    "cgan-digits": ("cgan", "digits", None, {}, {}, [0], {"eval/cond_acc": (">=", 0.95)}),
-    "cgan-mnist": ("cgan", "mnist", None, {}, {}, [0], {"eval/cond_acc": (">=", 0.95)}),
-    "lstm-names": ("lstm", "names", None, {}, {}, [0], {"eval/nll": ("<", "floor/nll_bigram"),
-                                                        "eval/novelty": (">=", 0.5)}),
-    "lstm-namestxt": ("lstm", "textfile", str(NAMES_TXT), {}, {}, [0],
-                      {"eval/nll": ("<", 2.0), "eval/novelty": (">=", 0.5)}),
-    "rgan-sines": ("rgan", "sines", None, {}, {}, [0], {"eval/disc": ("<=", 0.65)}),
+    "gan-ring8": (
+        "gan",
+        "ring8",
+        None,
+        {},
+        {},
+        [0, 1, 2, 3, 4],
+        {"eval/modes": (">=", 8), "eval/hq": (">=", 0.90), "eval/rkl": ("<=", 0.05)},
+    ),
+    "gan-grid25": (
+        "gan",
+        "grid25",
+        None,
+        {},
+        {},
+        [0, 1, 2, 3, 4],
+        {"eval/modes": (">=", 24.5), "eval/hq": (">=", 0.90), "eval/rkl": ("<=", 0.05)},
+    ),
+    # image FD targets: below the per-class PCA-Gaussian baseline (`baselines`) of the same data
+    "vae-mnist": (
+        "vae",
+        "mnist",
+        None,
+        {},
+        {},
+        [0],
+        {"eval/nelbo": ("<=", 110.0), "eval/fd": ("<", "base/fd_pca")},
+    ),
+    "vae-digits": ("vae", "digits", None, {}, {}, [0], {"eval/fd": ("<", "base/fd_pca")}),
+    "gan-mnist": ("gan", "mnist", None, {}, {}, [0], {"eval/fd": ("<", "base/fd_pca")}),
+    "gan-digits": ("gan", "digits", None, {}, {}, [0], {"eval/fd": ("<", "base/fd_pca")}),
+    "cgan-digits": (
+        "cgan",
+        "digits",
+        None,
+        {},
+        {},
+        [0],
+        {"eval/cond_acc": (">=", 0.95), "eval/fd": ("<", "base/fd_pca")},
+    ),
+    "cgan-mnist": (
+        "cgan",
+        "mnist",
+        None,
+        {},
+        {},
+        [0],
+        {"eval/cond_acc": (">=", 0.95), "eval/fd": ("<", "base/fd_pca")},
+    ),
+    "lstm-names": (
+        "lstm",
+        "names",
+        None,
+        {},
+        {},
+        [0],
+        {"eval/nll": ("<", "floor/nll_bigram"), "eval/novelty": (">=", 0.5)},
+    ),
+    "lstm-namestxt": (
+        "lstm",
+        "textfile",
+        str(NAMES_TXT),
+        {},
+        {},
+        [0],
+        {"eval/nll": ("<", 2.0), "eval/novelty": (">=", 0.5)},
+    ),
+    "rgan-sines": ("rgan", "sines", None, {}, {}, [0, 1, 2], {"eval/disc": ("<=", 0.65)}),
 }
+
+
+# ----- baselines to beat (images) ---------------------------------------------------------------
+PCA_K = 16  # principal components per class of the PCA-Gaussian baseline
+_BASE: dict[str, dict[str, float]] = {}
+
+
+def baseline_samples(data, n: int, kind: str, seed: int = 0) -> torch.Tensor:
+    """n images (n, C, H, W) in [0, 1] from a generator with no training loop:
+    - noise: the mean training image plus Gaussian noise of each pixel's std;
+    - pca: per class, a Gaussian in the class's top PCA_K principal components (a linear
+      factor model fitted in closed form), balanced labels 0, 1, ..., K-1, 0, ..."""
+    g = torch.Generator().manual_seed(seed)
+    x = data.x_train.float().flatten(1)  # (N, D)
+    shape = data.x_train.shape[1:]
+    if kind == "noise":
+        out = x.mean(0) + x.std(0) * torch.randn(n, x.shape[1], generator=g)  # (n, D)
+    else:
+        y = torch.arange(n) % data.spec.n_classes
+        out = torch.empty(n, x.shape[1])
+        for k in range(data.spec.n_classes):
+            xk = x[data.y_train == k]
+            mu = xk.mean(0)
+            _, sv, vt = torch.linalg.svd(xk - mu, full_matrices=False)
+            sd = sv[:PCA_K] / (len(xk) - 1) ** 0.5  # (PCA_K,) std along each component
+            idx = (y == k).nonzero().squeeze(1)
+            z = torch.randn(len(idx), len(sd), generator=g) * sd  # (m, PCA_K)
+            out[idx] = mu + z @ vt[: len(sd)]  # (m, D)
+    return out.clamp(0, 1).reshape(n, *shape)
+
+
+def baselines(data) -> dict[str, float]:
+    """FD (dataset classifier) of the two baselines, at the evaluation's sample count."""
+    from genlab.metrics.evaluation import budget
+    from genlab.metrics.images import image_metrics
+
+    if data.spec.name not in _BASE:
+        n = budget(data)
+        _BASE[data.spec.name] = {
+            f"base/fd_{kind}": image_metrics(baseline_samples(data, n, kind), data)["eval/fd"]
+            for kind in ("noise", "pca")
+        }
+    return _BASE[data.spec.name]
 
 
 def run_case(name: str, store: RunStore) -> bool:
@@ -53,19 +148,33 @@ def run_case(name: str, store: RunStore) -> bool:
     finals = []
     for seed in seeds:
         t0 = time.time()
-        run = Run(method, dataset, values, dict(train, seed=seed, eval_every=0), store=store,
-                  data_file=data_file).start()
+        run = Run(
+            method,
+            dataset,
+            values,
+            dict(train, seed=seed, eval_every=0),
+            store=store,
+            data_file=data_file,
+        ).start()
         run.join()
         snap = run.snapshot()
         if snap.status != "done":
             print(f"{name} seed {seed}: {snap.status} {snap.error}")
             return False
-        last = snap.last
+        last = dict(snap.last)
+        if run.data.spec.kind == "images" and run.data.spec.labelled:
+            last.update(baselines(run.data))
         finals.append(last)
         shown = "  ".join(f"{k}={last.get(k, float('nan')):.4g}" for k in targets)
-        floors = "  ".join(f"{k}={v:.4g}" for k, v in last.items() if k.startswith("floor/"))
-        print(f"{name} seed {seed}: {snap.step} steps in {time.time() - t0:.0f}s  {shown}  "
-              f"[{floors}]", flush=True)
+        floors = "  ".join(
+            f"{k}={v:.4g}" for k, v in last.items() if k.startswith(("floor/", "base/"))
+        )
+        load = os.getloadavg()[0]  # the machine is shared: say how contended this run was
+        print(
+            f"{name} seed {seed}: {snap.step} steps in {time.time() - t0:.0f}s (load {load:.1f})"
+            f"  {shown}  [{floors}]",
+            flush=True,
+        )
     ok = True
     parts = []
     for key, (op, target) in targets.items():
@@ -82,15 +191,25 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("cases", nargs="*")
     ap.add_argument("--list", action="store_true")
+    ap.add_argument("--baselines", action="store_true", help="only the image baselines' FD")
     args = ap.parse_args()
     if args.list:
         print("\n".join(CASES))
+        return
+    if args.baselines:
+        from genlab.data import load_dataset
+
+        for ds in ("digits", "mnist"):
+            data = load_dataset(ds)
+            shown = "  ".join(f"{k}={v:.4g}" for k, v in baselines(data).items())
+            print(f"{ds}: {shown}", flush=True)
         return
     names = args.cases or list(CASES)
     unknown = [n for n in names if n not in CASES]
     if unknown:
         sys.exit(f"unknown case {unknown[0]!r} (known: {', '.join(CASES)})")
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads")
+    torch.set_num_threads(int(os.environ.get("GENLAB_BENCH_THREADS", torch.get_num_threads())))
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {os.cpu_count()} cpus")
     results = {}
     with tempfile.TemporaryDirectory() as home:
         store = RunStore(home)

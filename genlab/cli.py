@@ -4,7 +4,10 @@
     python -m genlab train METHOD DATASET [--steps N] [--seed S] [--set key=value ...]
                            [--data-file PATH] [--runs-dir DIR] [--json]
     python -m genlab sample RUN_DIR [--n N] [--seed S] [--out FILE]
-    python -m genlab resume RUN_DIR [--steps N] [--json]
+    python -m genlab resume RUN_DIR [--steps N] [--lr-scale F] [--json]
+    python -m genlab sweep --method M --data D --param NAME=SPEC [--param ...] [--seeds 0,1]
+                           [--metric eval/hq] [--mode max|min] [--search grid|random] ...
+Every command that trains takes --executor local|ray (ray: GENLAB_RAY_ADDRESS, default local).
 
 Bad input exits with status 2 and one line naming the value and what is allowed; no traceback.
 """
@@ -135,7 +138,7 @@ def _finish(run, args: argparse.Namespace, t0: float) -> int:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from genlab.runs import Run, RunStore
+    from genlab.runs import RunStore
 
     pairs = _parse_sets(args.set or [])
     if args.steps is not None:
@@ -145,17 +148,36 @@ def cmd_train(args: argparse.Namespace) -> int:
     m_vals, t_vals, d_vals = _route(args.method, args.dataset, pairs)
     store = RunStore(args.runs_dir) if args.runs_dir else RunStore()
     t0 = time.time()
-    run = Run(args.method, args.dataset, m_vals, t_vals, data_file=args.data_file,
-              data_options=d_vals, store=store)
+    run = _run_class(args.executor)(args.method, args.dataset, m_vals, t_vals,
+                                    data_file=args.data_file, data_options=d_vals, store=store)
     run.start()
     return _finish(run, args, t0)
 
 
-def cmd_resume(args: argparse.Namespace) -> int:
+def _run_class(executor: str):
+    """Run (local threads) or RayRun (a Ray actor): the same constructor and controls."""
     from genlab.runs import Run
 
+    if executor == "local":
+        return Run
+    from genlab.runs.ray_exec import RayRun, check_executor
+
+    check_executor(executor)
+    return RayRun
+
+
+def cmd_resume(args: argparse.Namespace) -> int:
     t0 = time.time()
-    run = Run.from_dir(_run_dir(args.run_dir), steps=args.steps)
+    path = _run_dir(args.run_dir)
+    overrides = None
+    if args.lr_scale is not None:  # e.g. after a divergence: every lr* hyperparameter times F
+        from genlab.runs import RunDir
+        from genlab.runs.run import scaled_lrs
+
+        info = RunDir(path).read_info()
+        overrides = scaled_lrs(info["method"], info["method_config"], args.lr_scale)
+    run = _run_class(args.executor).from_dir(path, steps=args.steps,
+                                             method_overrides=overrides)
     run.start()
     return _finish(run, args, t0)
 
@@ -242,9 +264,101 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("resume", help="continue a saved run from its last checkpoint")
     p.add_argument("run_dir")
     p.add_argument("--steps", type=int, help="new total step count")
+    p.add_argument(
+        "--lr-scale",
+        type=float,
+        metavar="F",
+        help="multiply every learning rate (lr, lr_g, lr_d) by F, e.g. 0.5 after a divergence",
+    )
     p.add_argument("--json", action="store_true")
     p.set_defaults(fn=cmd_resume)
+
+    p = sub.add_parser("sweep", help="sweep one or two hyperparameters over seeds",
+                       description="Each trial is a normal run in the run store, tagged with "
+                       "the sweep id. --param NAME=v1,v2 (grid values), NAME=low:high:n (grid "
+                       "range, log-spaced for learning rates), NAME=low:high (random search "
+                       "bounds), or NAME alone (every choice, or the declared bounds).")
+    p.add_argument("--method", required=True)
+    p.add_argument("--data", required=True, help="a built-in dataset")
+    p.add_argument("--param", action="append", required=True, metavar="NAME=SPEC",
+                   help="a swept hyperparameter (once or twice)")
+    p.add_argument("--seeds", default="0", help="comma-separated seeds (default 0)")
+    p.add_argument("--metric", default="eval/hq", help="what ranks the trials (default eval/hq)")
+    p.add_argument("--mode", default="max", help="max or min (default max)")
+    p.add_argument("--search", default="grid", help="grid or random (default grid)")
+    p.add_argument("--samples", type=int, default=8, help="random search: points drawn")
+    p.add_argument("--steps", type=int, help="steps per trial")
+    p.add_argument("--set", action="append", metavar="KEY=VALUE",
+                   help="a fixed hyperparameter for every trial (repeatable)")
+    p.add_argument("--early-stop", default="none", help="none or asha (needs --executor ray)")
+    p.add_argument("--parallel", type=int, help="trials at once (default: local = "
+                   "GENLAB_MAX_RUNS, ray = as many as the cluster fits)")
+    p.add_argument("--runs-dir", help="run store folder (default $GENLAB_HOME or ./runs)")
+    p.add_argument("--json", action="store_true", help="print one JSON object at the end")
+    p.set_defaults(fn=cmd_sweep)
+
+    for name in ("train", "resume", "sweep"):
+        sub.choices[name].add_argument(
+            "--executor", default="local",
+            help="local (background threads, default) or ray (GENLAB_RAY_ADDRESS; "
+            "pip install -r requirements-ray.txt)")
     return ap
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    from genlab.methods import METHODS
+    from genlab.runs import RunStore
+    from genlab.sweep import Sweep, SweepSpec, parse_axis
+
+    if args.method not in METHODS:
+        raise CliError(f"--method {args.method!r} is not one of {', '.join(METHODS)}")
+    axes = tuple(parse_axis(text, args.method) for text in args.param)
+    try:
+        seeds = tuple(int(s) for s in args.seeds.split(",") if s.strip())
+    except ValueError:
+        raise CliError(f"--seeds {args.seeds!r} must be comma-separated integers") from None
+    pairs = _parse_sets(args.set or [])
+    if args.steps is not None:
+        pairs["steps"] = str(args.steps)
+    m_vals, t_vals, d_vals = _route(args.method, args.data, pairs)
+    spec = SweepSpec(args.method, args.data, axes, seeds=seeds, metric=args.metric,
+                     mode=args.mode, search=args.search, samples=args.samples,
+                     executor=args.executor, early_stop=args.early_stop, parallel=args.parallel,
+                     method_values=m_vals, train_values=t_vals, data_options=d_vals)
+    sweep = Sweep(spec, RunStore(args.runs_dir) if args.runs_dir else RunStore())
+    n = len(sweep.trials)
+    print(f"sweep {sweep.id}: {n} trials on {args.executor}", file=sys.stderr)
+
+    def progress(results) -> None:
+        ended = sum(r.status in ("done", "stopped", "failed", "interrupted") for r in results)
+        print(f"  {ended}/{n} trials ended", file=sys.stderr)
+
+    results = sweep.run(progress=progress, every_s=10.0)
+    rows = [dict(rank=i + 1, **r.__dict__) for i, r in enumerate(results)]
+    if args.json:
+        print(json.dumps({"sweep_id": sweep.id, "executor": args.executor,
+                          "wall_s": round(sweep.wall_s, 2), "metric": spec.metric,
+                          "mode": spec.mode, "trials": rows}))
+    else:
+        print(sweep_table(rows, [a.name for a in axes], spec.metric))
+        print(f"{n} trials in {sweep.wall_s:.1f}s; best first by {spec.metric} ({spec.mode})")
+    return 0 if all(r.status in ("done", "stopped") for r in results) else 1
+
+
+def sweep_table(rows: list[dict[str, Any]], names: list[str], metric: str) -> str:
+    head = ["#", *names, "seed", "status", "steps", metric, "early stop", "run"]
+    body = []
+    for r in rows:
+        v = r["value"]
+        stop = (f"stopped at {r['early_stopped_at']}" if r["early_stopped_at"] is not None
+                else "completed" if r["status"] == "done" else "-")
+        body.append([str(r["rank"]), *(f"{r['params'][k]:.4g}" if isinstance(
+            r["params"][k], float) else str(r["params"][k]) for k in names), str(r["seed"]),
+            r["status"], f"{r['step']}/{r['steps']}", "-" if v is None else f"{v:.4g}",
+            stop, r["run_id"]])
+    widths = [max(len(x) for x in col) for col in zip(head, *body)]
+    return "\n".join("  ".join(x.ljust(w) for x, w in zip(line, widths))
+                     for line in [head, *body])
 
 
 def exit_on_sigterm() -> None:

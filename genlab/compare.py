@@ -76,21 +76,32 @@ def _fmt(v: Any) -> str:
 
 
 def hparam_summary(
-    method: str, method_config: dict[str, Any] | None, train_config: dict[str, Any] | None = None
+    method: str,
+    method_config: dict[str, Any] | None,
+    train_config: dict[str, Any] | None = None,
+    spec: Any = None,
 ) -> str:
     """`key=value` for every method setting (and batch size / seed) that differs from its default,
-    e.g. `loss=hinge, lr_d=0.0004, batch_size=64`; `defaults` when nothing differs."""
+    e.g. `loss=hinge, lr_d=0.0004, batch_size=64`; `defaults` when nothing differs. With the
+    run's DataSpec (or its saved dict), the defaults are the method's for that data."""
+    from types import SimpleNamespace
+
     from genlab.methods import METHODS
+    from genlab.runs.build import data_defaults
 
     cls = METHODS.get(method)
     if cls is None:
         return ""
+    if isinstance(spec, dict):  # run.json's copy: the fields defaults_for reads
+        spec = SimpleNamespace(**{"kind": "", "modes": (), **spec})
+    m_def, t_def = data_defaults(method, spec)
     parts = []
     for p in params.describe(cls.Config):
-        v = (method_config or {}).get(p.name, p.default)
-        if v != p.default:
+        default = m_def.get(p.name, p.default)
+        v = (method_config or {}).get(p.name, default)
+        if v != default:
             parts.append(f"{p.name}={_fmt(v)}")
-    base = params.build(params.TrainConfig, cls.train_defaults)
+    base = params.build(params.TrainConfig, {**cls.train_defaults, **t_def})
     for name in KEY_TRAIN:
         v = (train_config or {}).get(name, getattr(base, name))
         if v != getattr(base, name):
@@ -113,7 +124,7 @@ def _row_from_run(run: Run) -> RunRow:
         steps=snap.steps,
         elapsed_s=snap.elapsed_s,
         created=run.created,
-        hparams=hparam_summary(run.method_name, cfg, train),
+        hparams=hparam_summary(run.method_name, cfg, train, run.data.spec),
         last=dict(snap.last),
         error=snap.error,
         dir=run.dir.path,
@@ -148,7 +159,7 @@ def _row_from_info(info: dict[str, Any]) -> RunRow:
         hparams=""
         if status == "corrupt"
         else hparam_summary(
-            info.get("method", ""), info.get("method_config"), info.get("train_config")
+            info.get("method", ""), info.get("method_config"), info.get("train_config"), spec
         ),
         last=dict(info.get("last") or {}),
         error=info.get("error"),
@@ -395,21 +406,18 @@ def latest_sample(row: RunRow) -> SampleSnapshot | None:
 
 # ----- downloads ----------------------------------------------------------------------------
 def checkpoint_zip(run_dir: Path | str) -> bytes:
-    """run.json + ckpt/last.json + ckpt/last.safetensors in one zip, under a folder named after the
+    """run.json + ckpt/last.json + the tensors it names in one zip, under a folder named after the
     run, so that unzipping gives a run folder `python -m genlab sample` and resume accept."""
     d = RunDir(run_dir)
     if not d.has_checkpoint():
         raise ValueError(f"run {d.path.name} has no checkpoint")
+    meta_path, tensors_path = d.checkpoint_files()
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as z:
         z.write(d.run_json, f"{d.path.name}/run.json", zipfile.ZIP_DEFLATED)
-        z.write(d.ckpt_dir / "last.json", f"{d.path.name}/ckpt/last.json", zipfile.ZIP_DEFLATED)
+        z.write(meta_path, f"{d.path.name}/ckpt/last.json", zipfile.ZIP_DEFLATED)
         # float weights barely compress: store them as they are
-        z.write(
-            d.ckpt_dir / "last.safetensors",
-            f"{d.path.name}/ckpt/last.safetensors",
-            zipfile.ZIP_STORED,
-        )
+        z.write(tensors_path, f"{d.path.name}/ckpt/{tensors_path.name}", zipfile.ZIP_STORED)
     return buf.getvalue()
 
 

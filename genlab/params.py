@@ -249,3 +249,10 @@ class TrainConfig:
     checkpoint_every: int = param(1000, low=0, high=1_000_000,
                                   help="Steps between checkpoints (0 = only at the end).",
                                   group="Run", advanced=True)
+    precision: str = param("fp32", choices=("fp32", "bf16"),
+                           help="bf16 = bfloat16 autocast around each training step: faster on "
+                           "recent CUDA GPUs, slower on most CPUs (see bench/RESULTS.md).",
+                           group="Run", advanced=True)
+    compile: str = param("off", choices=("off", "on"),
+                         help="on = torch.compile the nets (slow first steps while it compiles; "
+                         "pays off on long GPU runs).", group="Run", advanced=True)

@@ -189,10 +189,12 @@ def group_metric_keys(keys) -> dict[str, list[str]]:
 def curves_figure(series: dict[str, tuple], *, smoothing: float = 0.0, log_y: bool = False,
                   floors: dict[str, float] | None = None, labels: dict[str, str] | None = None,
                   subplots: bool = False, uirevision: str = "curves", height: int = 300,
-                  max_points: int = CURVE_POINTS, webgl: bool = False):
+                  max_points: int = CURVE_POINTS, webgl: bool = False,
+                  marks: list[tuple[float, str]] | None = None):
     """One metric group: `series` = {key: (steps, values)}. With `smoothing` > 0 the raw curve is
     drawn faint behind its EMA. `subplots` gives each key its own y axis (quality metrics have
-    different scales); `floors` (key -> real-vs-real value) are dashed reference lines.
+    different scales); `floors` (key -> real-vs-real value) are dashed reference lines; `marks`
+    (x, label) are dotted vertical lines, e.g. the live knob changes (step, "lr_d=0.0004").
 
     Lines are drawn as SVG by default: at <= 2,000 points per trace SVG is cheap, while WebGL
     costs a browser without a GPU (software GL) about 3x more CPU per redraw (measured: 4 tabs x
@@ -245,7 +247,23 @@ def curves_figure(series: dict[str, tuple], *, smoothing: float = 0.0, log_y: bo
                       legend=dict(orientation="h", yanchor="bottom", y=1.0, x=0))
     fig.update_yaxes(type="log" if log_y else "linear")
     fig.update_xaxes(title_text=None)
+    for x, text in marks or []:
+        where = dict(row="all", col="all") if subplots and len(keys) > 1 else {}
+        fig.add_vline(x=x, line=dict(color="rgba(90, 90, 90, 0.7)", width=1, dash="dot"),
+                      annotation=dict(text=text, font=dict(size=10), textangle=-90),
+                      annotation_position="top left", **where)
     return fig
+
+
+def knob_marks(live_changes: list[dict]) -> list[tuple[float, str]]:
+    """Live knob changes [{"step", "key", "value"}] -> (step, "key=value, ...") marks, one per
+    step (several knobs changed together share a line)."""
+    by_step: dict[float, list[str]] = {}
+    for c in live_changes:
+        v = c["value"]
+        shown = f"{v:.3g}" if isinstance(v, float) else str(v)
+        by_step.setdefault(float(c["step"]), []).append(f"{c['key']}={shown}")
+    return [(step, ", ".join(parts)) for step, parts in sorted(by_step.items())]
 
 
 def padded_range(a: np.ndarray, pad: float = 0.15) -> list[float]:

@@ -18,7 +18,8 @@ with method_col:
     method = forms.method_section(data, dataset)
     if method is None:
         st.stop()
-    method_values, train_values = forms.hyperparameter_section(method)
+    spec = dataset.spec if dataset is not None else None
+    method_values, train_values = forms.hyperparameter_section(method, spec)
 
 setup = forms.Setup(method, data, data_file, method_values, train_values, data_options, dataset)
 query = forms.setup_query(setup)
@@ -29,7 +30,7 @@ with method_col:
         "Start training",
         type="primary",
         icon=":material/play_arrow:",
-        disabled=dataset is None,
+        disabled=dataset is None or not common.can_control(),
         key="start",
     ):
         try:
@@ -38,4 +39,6 @@ with method_col:
             st.error(f"Cannot start: {e}")
         else:
             st.switch_page(common.PAGE_FILES["live"], query_params={"run": run.id})
+    if not common.can_control():
+        common.readonly_note("Starting runs")
     forms.share_link(query)

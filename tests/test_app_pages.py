@@ -19,12 +19,14 @@ ROOT = Path(__file__).resolve().parent.parent
 
 @pytest.fixture(scope="module")
 def home(tmp_path_factory):
-    """GAN and VAE (2D latent) on the ring, an LSTM on names: trained, finished, on disk."""
+    """GAN (16-d latent) and VAE (2D latent) on the ring, an LSTM on names: trained, finished,
+    on disk."""
     root = tmp_path_factory.mktemp("genlab_home")
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("GENLAB_HOME", str(root))
         runs = [
-            Run("gan", "ring8", {"hidden": 32}, TRAIN).start(),
+            # latent_dim set: on 2D points a GAN's default latent is 2-d (GAN.defaults_for)
+            Run("gan", "ring8", {"hidden": 32, "latent_dim": 16}, TRAIN).start(),
             Run("vae", "ring8", {"hidden": 32, "latent_dim": 2}, TRAIN).start(),
             Run("lstm", "names", {"hidden": 32}, TRAIN).start(),
         ]
@@ -180,7 +182,7 @@ def test_generate_page_samples_points_with_a_latent_map(home):
     assert len(at.get("plotly_chart")) == 3
     at.selectbox(key="gen_run").set_value(ids["gan"])
     no_exception(at.run())
-    assert [t.label for t in at.tabs] == ["Samples", "Interpolate"]
+    assert [t.label for t in at.tabs] == ["Samples", "Interpolate"]  # a 16-d latent: no map
 
 
 def test_generate_page_text_options(home):

@@ -26,7 +26,7 @@ from genlab import params, viz
 from genlab.data import DATASETS, load_dataset
 from genlab.methods import METHODS
 from genlab.runs import REGISTRY, Run, RunStore
-from genlab.runs.build import train_config
+from genlab.runs.build import method_config, train_config
 from genlab.ui import forms
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
@@ -175,9 +175,11 @@ def test_widget_for_every_param(home, method):
     assert not at.exception, at.exception
     assert at.selectbox(key="w.method").value == method
     w = widgets(at)
-    base_train = params.to_dict(train_config(method))
+    spec = load_dataset(data).spec  # the widgets show the method's defaults for this data
+    base_train = params.to_dict(train_config(method, spec=spec))
+    base_method = params.to_dict(method_config(method, spec=spec))
     for cls, scope, defaults in (
-        (METHODS[method].Config, forms.method_scope(method), None),
+        (METHODS[method].Config, forms.method_scope(method), base_method),
         (params.TrainConfig, forms.train_scope(method), base_train),
     ):
         for p in params.describe(cls):

@@ -7,30 +7,16 @@ Run with `pytest -m browser tests/test_browser.py`; screenshots go to pytest's t
 
 from __future__ import annotations
 
-import os
 import re
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
+from appserver import CHROMIUM, CHROMIUM_ARGS, app_server  # tests/appserver.py
 
 pytestmark = pytest.mark.browser
 
-ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--no-sandbox",
-    "--headless",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
+ARGS = CHROMIUM_ARGS
 # a setup that keeps running well past the test (~20,000 steps of a tiny GAN) and logs often
 SETUP = (
     "method=gan&data=ring8&steps=20000&log_every=10&sample_every=25&eval_every=0&checkpoint_every=0"
@@ -42,58 +28,10 @@ if not Path(CHROMIUM).exists():
 sync_api = pytest.importorskip("playwright.sync_api")
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def server(tmp_path):
-    port = free_port()
-    env = {**os.environ, "GENLAB_HOME": str(tmp_path / "runs"), "PYTHONPATH": str(ROOT)}
-    log = open(tmp_path / "server.log", "w")
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            "app.py",
-            "--server.address",
-            "127.0.0.1",
-            "--server.port",
-            str(port),
-            "--server.headless",
-            "true",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        t0 = time.time()
-        while True:
-            try:
-                with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2):
-                    break
-            except OSError:
-                if proc.poll() is not None or time.time() - t0 > 120:
-                    raise RuntimeError(
-                        "streamlit did not start: " + (tmp_path / "server.log").read_text()[-2000:]
-                    ) from None
-                time.sleep(0.5)
+    with app_server(tmp_path / "runs", tmp_path / "server.log") as (base, _proc):
         yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
-        log.close()
 
 
 @pytest.fixture

@@ -42,6 +42,10 @@ class Method(nn.Module):
     train_defaults: ClassVar[dict[str, Any]] = {}
     # metric keys that `train_step` returns, grouped for the charts: {"loss": ["loss/d", ...]}
     description: ClassVar[str] = ""
+    # Separately trainable phases, e.g. ("d", "g") for GANs: such a method also accepts
+    # `train_step(x, y, phases=("d",))`, which runs only those phases (the live view's
+    # "Train D only" / "Train G only" buttons). Empty: one indivisible update.
+    phases: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, cfg: Any, spec: DataSpec):
         super().__init__()
@@ -53,6 +57,14 @@ class Method(nn.Module):
         self.step = 0  # set by the runner before each train_step (warm-ups, schedules)
 
     # ----- what a method defines -------------------------------------------------------------
+    @classmethod
+    def defaults_for(cls, spec: DataSpec) -> dict[str, Any]:
+        """Defaults that suit this data better than the declared ones, keyed by a name of this
+        method's Config or of TrainConfig (e.g. a 2-d latent for 2D points). They apply only where
+        the user set no value (the app's widgets, the CLI, `Run`); a saved run's config lists
+        every value, so it stays authoritative."""
+        return {}
+
     @classmethod
     def problems(cls, cfg: Any, train: TrainConfig, spec: DataSpec) -> list[str]:
         """Cross-field and data-dependent rules (e.g. packing needs batch_size % pack == 0)."""
@@ -77,6 +89,50 @@ class Method(nn.Module):
         """Method-specific held-out figures on `data` (a genlab Dataset), e.g. the VAE's ELBO or the
         LSTM's validation NLL, keyed `eval/...`. Sample-based metrics live in genlab.metrics."""
         return {}
+
+    # ----- looking inside (the "Inside the model" views; None = this method has no such part) ---
+    @torch.no_grad()
+    def reconstruct(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor | None:
+        """Data-space items -> their reconstructions through the model's code (an autoencoder's
+        decode(encode(x))), same shape; None for a method without an encoder."""
+        return None
+
+    @torch.no_grad()
+    def latent_importance(self, x: torch.Tensor) -> torch.Tensor | None:
+        """How much each latent dimension is used on items x: (latent_dim,), larger = more used
+        (a VAE's KL per dimension); None when the method cannot tell (e.g. a GAN's noise)."""
+        return None
+
+    @torch.no_grad()
+    def char_probs(self, tokens: Any) -> torch.Tensor | None:
+        """Text models: (N, L-1) probability of each actual next token (end token included, NaN
+        at padding) for token rows or strings; None for a method that does not score text."""
+        return None
+
+    # ----- looking inside (the live view's 2D views; defaults: nothing to show) ---------------
+    def critic(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor | None:
+        """The discriminator's judgement of data-space items x (N, *shape) [of classes y (N,)]:
+        (N,), or (N, T) for a critic that judges every step of a series, as `critic_scale`
+        names it; None for a method without a discriminator."""
+        return None
+
+    def critic_scale(self) -> tuple[str, float]:
+        """(what `critic` returns, the value of "cannot tell"): ("P(real)", 0.5) or
+        ("score", 0.0)."""
+        return ("score", 0.0)
+
+    def generator_push(
+        self, n: int, y: torch.Tensor | None = None, generator: torch.Generator | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor] | None:
+        """`n` generated items x_fake (n, *shape) in data space and -dL_G/dx_fake (n, *shape):
+        the direction in which the generator's loss pushes each of them (where D says "more
+        real"). None for a method without an adversarial generator loss."""
+        return None
+
+    def encode_mean(self, x: torch.Tensor) -> torch.Tensor | None:
+        """An encoder's posterior means E[z | x] (N, latent) of data-space items x; None for a
+        method without an encoder."""
+        return None
 
     # ----- shared helpers --------------------------------------------------------------------
     @classmethod

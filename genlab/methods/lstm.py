@@ -289,9 +289,11 @@ class LSTM(Method):
         return logits.softmax(-1)
 
     @torch.no_grad()
-    def char_probs(self, tokens) -> torch.Tensor:
+    def char_probs(self, tokens) -> torch.Tensor | None:
         """(N, L-1): the probability the model gave each actual next token (end included), NaN at
-        PAD positions: the heat strip of a name."""
+        PAD positions: the heat strip of a name. None on real-valued sequences."""
+        if not self.text:
+            return None
         x = self._as_tokens(tokens)
         p = self.next_char_probs(x)  # (N, L-1, V)
         nxt = x[:, 1:]

@@ -96,6 +96,7 @@ class RGAN(Method):
     Config = RGANConfig
     train_defaults = {"batch_size": 64, "steps": 3000}
     description = "LSTM generator against an LSTM discriminator that judges every step."
+    phases = ("d", "g")
 
     def __init__(self, cfg: RGANConfig, spec: DataSpec):
         super().__init__(cfg, spec)
@@ -128,13 +129,21 @@ class RGAN(Method):
         return self.G(z, y)  # (n, T, C), model space
 
     # ----- one step --------------------------------------------------------------------------
-    def train_step(self, x: torch.Tensor, y: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+    def train_step(
+        self,
+        x: torch.Tensor,
+        y: torch.Tensor | None = None,
+        phases: tuple[str, ...] | None = None,
+    ) -> dict[str, torch.Tensor]:
+        """One update: the D phase then the G phase, or only the `phases` named ("d", "g")."""
         cfg = self.cfg
+        run_d, run_g = phases is None or "d" in phases, phases is None or "g" in phases
         opt_g, opt_d = self.optimizers["g"], self.optimizers["d"]
         x_real = self.to_model(x)  # (B, T, C)
         n = len(x_real)
         c = self._labels(y, n)  # generated series take the real batch's labels (RCGAN)
-        for _ in range(cfg.n_critic):
+        out: dict[str, torch.Tensor] = {}
+        for _ in range(cfg.n_critic if run_d else 0):
             # ===== D phase: minimise d_loss over every step's logit (Esteban 2017 eq. 1:  =====
             # ===== −Σ_t [log D(x)_t + log(1 − D(G(z))_t)] for nonsaturating/minimax)       =====
             with torch.no_grad():
@@ -145,21 +154,33 @@ class RGAN(Method):
             opt_d.zero_grad(set_to_none=True)
             loss_d.backward()
             opt_d.step()
+        if run_d:
+            prob = cfg.loss in ("minimax", "nonsaturating")  # D's probability, else its score
+            out["loss/d"] = loss_d.detach()
+            out["d/real"] = (torch.sigmoid(r) if prob else r).mean().detach()
+            out["d/fake"] = (torch.sigmoid(f) if prob else f).mean().detach()
 
-        # ===== G phase: minimise g_loss(D(G(z))) averaged over steps (Esteban 2017 eq. 2) =====
-        f_g = self.D(self._generate(n, c), c).squeeze(2)  # (B, T)
-        loss_g = g_loss(cfg.loss, f_g)
-        opt_g.zero_grad(set_to_none=True)
-        loss_g.backward()
-        opt_g.step()
+        if run_g:
+            # ===== G phase: minimise g_loss(D(G(z))) over the steps (Esteban 2017 eq. 2) =====
+            f_g = self.D(self._generate(n, c), c).squeeze(2)  # (B, T)
+            loss_g = g_loss(cfg.loss, f_g)
+            opt_g.zero_grad(set_to_none=True)
+            loss_g.backward()
+            opt_g.step()
+            out["loss/g"] = loss_g.detach()
+        return out
 
-        prob = cfg.loss in ("minimax", "nonsaturating")  # D's probability, else its raw score
-        return {
-            "loss/d": loss_d.detach(),
-            "loss/g": loss_g.detach(),
-            "d/real": (torch.sigmoid(r) if prob else r).mean().detach(),
-            "d/fake": (torch.sigmoid(f) if prob else f).mean().detach(),
-        }
+    @torch.no_grad()
+    def critic(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        """D's judgement at EVERY step of data-space series x (n, T, C): (n, T), as
+        `critic_scale` names it. With condition=label, `y` (n,) are the series' classes."""
+        out = self.D(self.to_model(x), self._labels(y, len(x))).squeeze(2)  # (n, T) logits
+        return torch.sigmoid(out) if self.critic_scale()[0] == "P(real)" else out
+
+    def critic_scale(self) -> tuple[str, float]:
+        if self.cfg.loss in ("minimax", "nonsaturating"):
+            return ("P(real)", 0.5)  # D's output is a logit
+        return ("score", 0.0)
 
     @torch.no_grad()
     def sample(

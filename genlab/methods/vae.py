@@ -130,6 +130,10 @@ class VAE(Method):
         mu, logvar = h.chunk(2, dim=1)  # (B, latent) each
         return mu, logvar
 
+    def encode_mean(self, x: torch.Tensor) -> torch.Tensor:
+        """The posterior means E[z | x] = mu (N, latent) of data-space items x (the 2D view)."""
+        return self.encode(x)[0]
+
     def decode(self, z: torch.Tensor) -> torch.Tensor:
         """Latent codes (B, latent_dim) -> the decoder's mean in data space (B, *shape):
         pixel probabilities for bernoulli, means for gaussian (images clamped to [0, 1])."""
@@ -213,6 +217,20 @@ class VAE(Method):
             "eval/recon": recon_sum / n,
             "eval/kl": kl_sum / n,
         }
+
+    # ----- looking inside -------------------------------------------------------------------
+    @torch.no_grad()
+    def reconstruct(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        """decode(mu(x)): the decoder's mean at the posterior mean, (n, *shape) in data space."""
+        mu, _ = self.encode(x)  # (n, latent)
+        return self.decode(mu)
+
+    @torch.no_grad()
+    def latent_importance(self, x: torch.Tensor) -> torch.Tensor:
+        """Mean KL(q(z_j|x) ‖ N(0, 1)) per latent dimension j over x, (latent,): a dimension the
+        encoder does not use sits at the prior, KL ≈ 0 ("inactive units", Burda et al. 2016)."""
+        mu, logvar = self.encode(x)  # (n, latent) each
+        return (0.5 * (mu.pow(2) + logvar.exp() - 1.0 - logvar)).mean(0)  # (latent,)
 
     @torch.no_grad()
     def sample(

@@ -36,7 +36,12 @@ class RunRegistry:
             if run.id in self._runs and run.id in self._active:
                 raise ValueError(f"run {run.id} is already live")
             self._runs[run.id] = run
-            self._queue.append(run)
+            # a Ray run is registered (found, listed, stopped at exit) but not capped here: the
+            # cluster's resources decide when it trains, so it never takes a local slot
+            if run.executor == "local":
+                self._queue.append(run)
+        if run.executor != "local":
+            run._launch()
         self._admit()
 
     def _admit(self) -> None:

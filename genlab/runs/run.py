@@ -64,6 +64,35 @@ class RunSnapshot:
     device: str = "cpu"
 
 
+@dataclass(frozen=True)
+class ViewState:
+    """A copy of the model's weights (CPU tensors, never shared with the live ones) that readers
+    can rebuild a method from; published by the worker between steps (see `Run.view_state`)."""
+
+    version: int
+    step: int
+    cfg: Any  # the method config in force when it was taken (live knobs change it)
+    tensors: dict[str, torch.Tensor]
+
+
+DELAYS_S = (0.0, 0.01, 0.05, 0.2)  # the live view's "slow motion" choices (seconds per step)
+
+
+def scaled_lrs(method: str, method_config: dict[str, Any], factor: float) -> dict[str, float]:
+    """Every learning-rate hyperparameter of `method` (a float whose name starts with "lr": lr,
+    lr_g, lr_d) from `method_config`, times `factor`: the overrides for a gentler resume."""
+    if isinstance(factor, bool) or not isinstance(factor, (int, float)) or not (
+        math.isfinite(factor) and factor > 0
+    ):
+        raise ValueError(f"learning-rate factor must be a positive number, got {factor!r}")
+    cls = method_class(method)
+    keys = [p.name for p in params.describe(cls.Config)
+            if p.name.startswith("lr") and p.type is float]
+    if not keys:
+        raise ValueError(f"method {method!r} has no learning-rate hyperparameter")
+    return {k: float(method_config[k]) * factor for k in keys}
+
+
 def new_run_id(method: str, dataset: str) -> str:
     return f"{time.strftime('%Y%m%d-%H%M%S')}-{method}-{dataset}-{secrets.token_hex(2)}"
 
@@ -80,6 +109,8 @@ def versions() -> dict[str, str]:
 class Run:
     """Create with validated settings (errors raise ValueError here, before any thread starts)."""
 
+    executor = "local"  # what trains it (genlab.runs.ray_exec.RayRun says "ray"), in run.json
+
     def __init__(
         self,
         method: str,
@@ -95,10 +126,11 @@ class Run:
     ):
         self.store = store or RunStore()
         cls = method_class(method)
-        self.train = train_config(method, train_values)
-        self.cfg = method_config(method, method_values)
-        self.device = resolve_device(self.train.device)
+        # the data first: the method may suggest defaults for it (Method.defaults_for)
         self.data: Dataset = load_dataset(dataset, data_file, data_options)
+        self.train = train_config(method, train_values, self.data.spec)
+        self.cfg = method_config(method, method_values, self.data.spec)
+        self.device = resolve_device(self.train.device)
         cls.check(self.cfg, self.train, self.data.spec)
         limits = Limits.from_env()
         problems = limits.problems(params.to_dict(self.cfg), params.to_dict(self.train))
@@ -125,6 +157,10 @@ class Run:
         self._paused = False
         self._pause_at: int | None = None
         self._pending_live: dict[str, Any] = {}
+        self._phases: tuple[str, ...] | None = None  # step_n(phases=...): only these phases
+        self._delay = 0.0  # seconds of sleep after each step (slow motion)
+        self._view: ViewState | None = None
+        self._view_wanted = False
         self._t0 = time.time()
         self._elapsed_before = 0.0  # training seconds of earlier sessions (resume)
         self._train_started: float | None = None
@@ -143,8 +179,13 @@ class Run:
             self._elapsed_before = float(_resume.get("elapsed_s", 0.0))
             self.live_changes = list(_resume.get("live_changes", []))
             # show where it will continue from at once, not step 0 until the worker has restored
-            self._step = int(read_json(self.dir.ckpt_dir / "last.json").get("step", 0))
+            # (a folder attached before its first checkpoint, e.g. by a Ray worker, starts at 0)
+            if self.dir.has_checkpoint():
+                self._step = int(read_json(self.dir.ckpt_dir / "last.json").get("step", 0))
         self._resume_info = _resume
+        # the sweep it belongs to (None outside a sweep): kept in run.json so the Compare page
+        # can gather a sweep's trials
+        self.sweep: dict[str, Any] | None = (_resume or {}).get("sweep")
         self._write_info()
 
     # ----- creation helpers --------------------------------------------------------------------
@@ -164,8 +205,14 @@ class Run:
 
     @classmethod
     def from_dir(cls, path: str | Path, steps: int | None = None,
-                 store: RunStore | None = None) -> Run:
-        """A run that continues a saved one from its last checkpoint (same folder)."""
+                 store: RunStore | None = None,
+                 method_overrides: dict[str, Any] | None = None) -> Run:
+        """A run that continues a saved one from its last checkpoint (same folder).
+
+        `method_overrides` changes live hyperparameters (e.g. a lower learning rate after a
+        divergence, see `scaled_lrs`); they are validated with the rest of the config, recorded
+        in the run's live_changes at the checkpoint's step, and the learning rates are pushed into
+        the restored optimisers (whose saved state would bring back the old ones)."""
         d = RunDir(path)
         info = d.read_info()
         if not d.has_checkpoint():
@@ -174,7 +221,20 @@ class Run:
         train_values = dict(info["train_config"])
         if steps is not None:
             train_values["steps"] = steps
-        return cls(info["method"], info["dataset"], info["method_config"], train_values,
+        values = dict(info["method_config"])
+        if method_overrides:
+            live = {p.name for p in params.describe(method_class(info["method"]).Config) if p.live}
+            bad = sorted(set(method_overrides) - live)
+            if bad:
+                raise ValueError(f"{', '.join(bad)} cannot change on resume (live hyperparameters "
+                                 f"can: {', '.join(sorted(live))})")
+            changes = {k: v for k, v in method_overrides.items() if values.get(k) != v}
+            values.update(changes)
+            step = int(read_json(d.ckpt_dir / "last.json").get("step", 0))
+            info = {**info, "live_changes": [*info.get("live_changes", []),
+                                             *({"step": step, "key": k, "value": v}
+                                               for k, v in changes.items())]}
+        return cls(info["method"], info["dataset"], values, train_values,
                    data_file=info.get("data_file"), data_options=info.get("data_options"),
                    store=store, run_id=info["id"], _resume=info)
 
@@ -203,6 +263,8 @@ class Run:
             "live_changes": list(self.live_changes),
             "device": str(self.device),
             "versions": versions(),
+            "executor": self.executor,
+            "sweep": self.sweep,
         }
 
     def _write_info(self) -> None:
@@ -230,14 +292,52 @@ class Run:
         with self._lock:
             self._paused = False
             self._pause_at = None
+            self._phases = None
             self._resume_cond.notify_all()
 
-    def step_n(self, n: int) -> None:
-        """Train `n` more steps, then pause."""
+    def step_n(self, n: int, phases: tuple[str, ...] | None = None) -> None:
+        """Train `n` more steps, then pause. `phases` (a subset of the method's `phases`, e.g.
+        ("d",)) trains only those phases in these steps: "Train D only" is step_n(1, ("d",))."""
+        if phases is not None:
+            allowed = method_class(self.method_name).phases
+            bad = [p for p in phases if p not in allowed]
+            if bad or not phases:
+                raise ValueError(
+                    f"phases {tuple(phases)!r} not trainable separately for "
+                    f"{self.method_name!r} (its phases: {', '.join(allowed) or 'none'})"
+                )
+            phases = tuple(phases)
         with self._lock:
             self._pause_at = self._step + max(1, int(n))
+            self._phases = phases
             self._paused = False
             self._resume_cond.notify_all()
+
+    def set_delay(self, seconds: float) -> None:
+        """Slow motion: sleep `seconds` (0 to 5) after every step, so a person can follow it."""
+        seconds = float(seconds)
+        if not 0.0 <= seconds <= 5.0:
+            raise ValueError(f"delay must be between 0 and 5 seconds per step, not {seconds}")
+        with self._lock:
+            self._delay = seconds
+            self._resume_cond.notify_all()  # a long sleep in progress ends now
+
+    @property
+    def delay(self) -> float:
+        with self._lock:
+            return self._delay
+
+    def view_state(self, wait: float = 0.0) -> ViewState | None:
+        """The latest copy of the weights for views computed outside the worker (the live view's
+        2D canvas), or None before the first one (waiting up to `wait` seconds for it while the
+        run trains). Asking also requests a fresh copy, which the worker takes after its current
+        step: a copy costs one state_dict clone only when someone looks (and at every pause and
+        at the end), and readers never touch the live module."""
+        with self._lock:
+            self._view_wanted = True
+            if self._view is None and wait > 0 and self._status == "running":
+                self._resume_cond.wait_for(lambda: self._view is not None, timeout=wait)
+            return self._view
 
     def stop(self) -> None:
         from genlab.runs.registry import REGISTRY
@@ -317,6 +417,9 @@ class Run:
                 self._paused = True
             if not self._paused or self._stop:
                 return not self._stop
+            self._phases = None
+        if self.method is not None:
+            self._publish_view(self.method)  # the view shows the state it paused in
         self._set_status("paused")
         with self._lock:
             while self._paused and not self._stop:
@@ -348,9 +451,13 @@ class Run:
 
     def _build(self) -> Method:
         m = build_method(self.method_name, self.cfg, self.train, self.data.spec, self.device)
-        if self._resume_info is not None:
+        if self._resume_info is not None and self.dir.has_checkpoint():
             tensors, meta = self.dir.load_checkpoint()
             m.restore(tensors, meta)
+            # the optimisers' saved param groups hold the checkpoint's learning rates; the config
+            # may name newer ones (a resume with a lower lr, a live change after the checkpoint)
+            m.apply_live({p.name: getattr(self.cfg, p.name) for p in params.describe(type(self.cfg))
+                          if p.live and p.name.startswith("lr")})
             self.dir.truncate_metrics(m.step)
             for row in self.dir.read_metrics():
                 self.history.append(row["step"], row.get("t", 0.0),
@@ -376,28 +483,46 @@ class Run:
         start = self._step
         batch_gen = torch.Generator(device=self.device).manual_seed(tr.seed + 7919 * (start + 1))
         sums: dict[str, torch.Tensor] = {}
+        counts: dict[str, int] = {}
         count, t_last, step_last = 0, time.perf_counter(), start
         pending_rows: list[dict[str, Any]] = []
         step = start
+        lr_factor: float | None = None  # the schedule's factor last pushed into the optimisers
         while step < tr.steps:
             if not self._wait_if_paused():
                 break
             self._apply_live(m, step)
             if tr.lr_schedule != "constant":
-                m.schedule_lr(params.lr_factor(tr.lr_schedule, step, tr.steps))
+                factor = params.lr_factor(tr.lr_schedule, step, tr.steps)
+                if factor != lr_factor:  # "step" changes it twice a run: skip the other steps
+                    m.schedule_lr(factor)
+                    lr_factor = factor
             x, y = data.batch(tr.batch_size, batch_gen)
             m.step = step
-            out = m.train_step(x, y)
+            with self._lock:
+                phases, delay = self._phases, self._delay
+            # bf16 autocast covers the whole step (forward, loss, backward): bf16 keeps fp32's
+            # exponent range, so no GradScaler is needed; ops that need fp32 get it from
+            # autocast's own op lists
+            with torch.autocast(self.device.type, torch.bfloat16, enabled=tr.precision == "bf16"):
+                out = m.train_step(x, y) if phases is None else m.train_step(x, y, phases=phases)
             for k, v in out.items():
                 sums[k] = sums[k] + v if k in sums else v.detach().clone()
+                counts[k] = counts.get(k, 0) + 1  # a D-only step has no loss/g
             count += 1
             step += 1
             with self._lock:
                 self._step = step
+                wanted = self._view_wanted
             m.step = step
+            if wanted:
+                self._publish_view(m)
+            if delay > 0:
+                with self._lock:  # wakes early on pause, stop or a new delay
+                    self._resume_cond.wait(timeout=delay)
             last = step == tr.steps
             if step % tr.log_every == 0 or last:
-                values = {k: float(v) / count for k, v in sums.items()}  # one sync per interval
+                values = {k: float(v) / counts[k] for k, v in sums.items()}  # one sync/interval
                 bad = {k: v for k, v in values.items() if not math.isfinite(v)}
                 if bad:
                     shown = ", ".join(f"{k}={v}" for k, v in bad.items())
@@ -415,7 +540,7 @@ class Run:
                 row = {"step": step, "t": round(self.elapsed_s(), 3), **values}
                 self.history.append(step, row["t"], values)
                 pending_rows.append(row)
-                sums, count = {}, 0
+                sums, counts, count = {}, {}, 0
                 self._flush(pending_rows)
             if step % tr.sample_every == 0 or last or step == start + 1:
                 self._snapshot_samples(m, step)
@@ -424,11 +549,21 @@ class Run:
             if (tr.checkpoint_every and step % tr.checkpoint_every == 0) or last:
                 self._checkpoint(m)
         self._flush(pending_rows)
+        self._publish_view(m)
         if step < tr.steps:
             self._checkpoint(m)
             self._set_status("stopped")
         else:
             self._set_status("done")
+
+    def _publish_view(self, m: Method) -> None:
+        """Copy the weights for readers (between steps, in the worker: never a torn state)."""
+        tensors = {k: v.detach().to("cpu", copy=True) for k, v in m.state_dict().items()}
+        with self._lock:
+            version = self._view.version + 1 if self._view is not None else 1
+            self._view = ViewState(version, m.step, m.cfg, tensors)
+            self._view_wanted = False
+            self._resume_cond.notify_all()  # wakes a view_state(wait=...); the worker rechecks
 
     def _flush(self, rows: list[dict[str, Any]]) -> None:
         self.dir.append_metrics(rows)

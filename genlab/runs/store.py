@@ -3,7 +3,9 @@
 One folder per run:
     run.json            method, dataset, configs, seed, versions, status, timestamps
     metrics.jsonl       append-only, one JSON object per logged step (flushed every log interval)
-    ckpt/last.safetensors + ckpt/last.json   tensors + JSON meta (never pickle)
+    ckpt/last.json      the checkpoint's JSON meta (never pickle); it names its tensor file,
+    ckpt/last-<hash>.safetensors   written before the JSON, so a crash between the two leaves the
+                        previous pair whole (the JSON still names the previous tensors)
     samples/            one snapshot per `sample_every`: step_000200.png (images), .npy (points,
                         sequences; plain float arrays, loaded with allow_pickle=False), .txt (text)
 Every whole-file write is atomic (temp file in the same folder, fsync, rename), so a crash leaves
@@ -27,6 +29,8 @@ import numpy as np
 import torch
 from safetensors.torch import load as st_load
 from safetensors.torch import save as st_save
+
+CKPT_NAME = re.compile(r"last(-[0-9a-f]{16})?\.safetensors")  # no paths: a name only
 
 LIVE_STATES = ("queued", "running", "paused")
 SYNC_EVERY_S = 1.0  # metrics.jsonl is fsynced at most this often
@@ -149,18 +153,32 @@ class RunDir:
     # ----- checkpoints -----------------------------------------------------------------------
     def save_checkpoint(self, tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> None:
         blob = st_save(tensors)
-        meta = dict(meta, sha256=hashlib.sha256(blob).hexdigest(), bytes=len(blob))
-        # tensors first, then the JSON that names their hash: a crash between the two leaves a
-        # mismatch that load_checkpoint refuses, never a silently inconsistent pair
-        atomic_write(self.ckpt_dir / "last.safetensors", blob)
+        digest = hashlib.sha256(blob).hexdigest()
+        name = f"last-{digest[:16]}.safetensors"
+        meta = dict(meta, sha256=digest, bytes=len(blob), tensors=name)
+        # New tensors under a new name first, then the JSON that names them (one atomic rename),
+        # then the old tensors go: a kill at any point leaves a JSON naming whole tensors.
+        atomic_write(self.ckpt_dir / name, blob)
         write_json(self.ckpt_dir / "last.json", meta)
+        for old in self.ckpt_dir.glob("last*.safetensors"):
+            if old.name != name:
+                old.unlink(missing_ok=True)
 
     def has_checkpoint(self) -> bool:
         return (self.ckpt_dir / "last.json").exists()
 
+    def checkpoint_files(self) -> tuple[Path, Path]:
+        """(last.json, the tensor file it names). Folders written before the tensors got
+        hashed names hold `last.safetensors`."""
+        meta = read_json(self.ckpt_dir / "last.json")
+        name = meta.get("tensors", "last.safetensors")
+        if not isinstance(name, str) or not CKPT_NAME.fullmatch(name):
+            raise ValueError(f"checkpoint meta in {self.ckpt_dir} names a bad file: {name!r}")
+        return self.ckpt_dir / "last.json", self.ckpt_dir / name
+
     def load_checkpoint(self) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
         meta = read_json(self.ckpt_dir / "last.json")
-        path = self.ckpt_dir / "last.safetensors"
+        _, path = self.checkpoint_files()
         if not path.exists():
             raise ValueError(f"checkpoint tensors are missing in {self.ckpt_dir}")
         blob = path.read_bytes()

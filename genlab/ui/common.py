@@ -6,6 +6,8 @@ lock-protected run state that the live fragments read.
 
 from __future__ import annotations
 
+import hmac
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -14,6 +16,7 @@ import streamlit as st
 
 from genlab import params
 from genlab.data import DATASETS, Dataset, load_dataset
+from genlab.limits import Limits
 from genlab.methods import METHODS
 from genlab.runs import ENDED, REGISTRY, Run, RunDir, RunSnapshot, RunStore, genlab_home
 from genlab.runs.history import MetricHistory
@@ -59,10 +62,90 @@ def device_label() -> str:
 
 
 def sidebar() -> None:
-    """Shared sidebar: the device in use and the live runs (a small polling fragment)."""
+    """Shared sidebar: the device in use, the read-only lock (when the server is a demo) and the
+    live runs (a small polling fragment)."""
     with st.sidebar:
+        st.toggle(
+            "Teaching mode",
+            key="genlab.teaching",  # read through genlab.ui.explain.teaching()
+            help="For presenting: hides advanced settings and the live knobs, enlarges the "
+            "charts, and explains each view of a model next to it.",
+        )
         st.caption(f"Device: **{device_label()}**")
+        if Limits.from_env().readonly:
+            control_lock()
         _live_runs()
+
+
+# ----- read-only demo mode ---------------------------------------------------------------------
+# GENLAB_READONLY=1: visitors watch and sample; starting, pausing, stopping, deleting, live knobs
+# and uploads need control. GENLAB_ADMIN_PASSWORD, entered in the sidebar, grants control to that
+# browser session only. The flag lives under a key no widget has, so no client event can set it.
+ADMIN_KEY = "genlab.admin"
+READONLY_NOTE = "Read-only demo: ask the presenter."
+WRONG_PASSWORD_DELAY_S = 1.0  # slows guessing; blocks only this session's script thread
+
+
+def can_control() -> bool:
+    """Whether this browser session may act on runs (start, pause, resume, step, stop, delete,
+    change live knobs, upload). Always True unless GENLAB_READONLY is set."""
+    limits = Limits.from_env()
+    if not limits.readonly:
+        return True
+    return limits.admin_password is not None and st.session_state.get(ADMIN_KEY) is True
+
+
+def require_control(action: str) -> bool:
+    """The server-side gate for callbacks that act: False (and a toast) when this session may not
+    control runs. Disabled widgets are only a courtesy; a forged widget event still reaches the
+    callback, which must ask this first."""
+    if can_control():
+        return True
+    st.toast(f"{READONLY_NOTE} ({action} is locked)", icon=":material/lock:")
+    return False
+
+
+def readonly_note(what: str = "Controls") -> None:
+    """The short explanation shown where locked controls are."""
+    unlock = (
+        " Unlock in the sidebar with the admin password."
+        if Limits.from_env().admin_password
+        else ""
+    )
+    st.caption(f":material/lock: {what}: locked. {READONLY_NOTE}{unlock}")
+
+
+def _unlock() -> None:
+    entered = st.session_state.get("genlab.password") or ""
+    wanted = Limits.from_env().admin_password
+    ok = wanted is not None and hmac.compare_digest(entered.encode(), wanted.encode())
+    if ok:
+        st.session_state[ADMIN_KEY] = True
+        st.session_state.pop("genlab.unlock_error", None)
+    else:
+        time.sleep(WRONG_PASSWORD_DELAY_S)
+        st.session_state["genlab.unlock_error"] = "Wrong password: control stays locked."
+
+
+def _lock() -> None:
+    st.session_state.pop(ADMIN_KEY, None)
+
+
+def control_lock() -> None:
+    """Sidebar: the lock state; the admin password field (when one is set) or the Lock button."""
+    if can_control():
+        st.success("Control unlocked for this browser session.", icon=":material/lock_open:")
+        st.button("Lock", icon=":material/lock:", key="genlab.lock", on_click=_lock)
+        return
+    st.info(READONLY_NOTE, icon=":material/lock:")
+    if not Limits.from_env().admin_password:
+        return
+    with st.form("genlab.unlock_form", clear_on_submit=True, border=False):
+        st.text_input("Admin password", type="password", key="genlab.password")
+        st.form_submit_button("Unlock", icon=":material/lock_open:", on_click=_unlock)
+    error = st.session_state.pop("genlab.unlock_error", None)
+    if error:
+        st.error(error)
 
 
 @st.fragment(run_every=SIDEBAR_EVERY_S)
@@ -207,12 +290,19 @@ def is_live(status: str) -> bool:
     return status not in ENDED
 
 
-def resume_run(run_id: str, steps: int | None = None) -> Run:
+def resume_run(run_id: str, steps: int | None = None, lr_scale: float | None = None) -> Run:
     """Continue a saved run from its last checkpoint, in the same folder (ValueError if it
-    cannot)."""
+    cannot); with `lr_scale`, every learning rate (lr, lr_g, lr_d) times that factor. The run id
+    is one the server listed; RunStore.run_dir refuses anything that is not a plain run name."""
+    from genlab.runs.run import scaled_lrs
+
     store = RunStore()
-    path = Path(store.run_dir(run_id).path)
-    return Run.from_dir(path, steps=steps, store=store).start()
+    d = store.run_dir(run_id)
+    overrides = None
+    if lr_scale is not None:
+        info = d.read_info()
+        overrides = scaled_lrs(info["method"], info["method_config"], lr_scale)
+    return Run.from_dir(Path(d.path), steps=steps, store=store, method_overrides=overrides).start()
 
 
 # ----- session state ---------------------------------------------------------------------------

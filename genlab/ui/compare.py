@@ -14,6 +14,7 @@ import streamlit as st
 from genlab import compare, viz
 from genlab.runs.run import SampleSnapshot
 from genlab.runs.store import RunStore
+from genlab.ui import common
 
 LIVE_REFRESH_S = 2.0
 MAX_COLUMNS = 4  # samples side by side: more runs wrap onto further rows
@@ -80,6 +81,8 @@ def _builtin_datasets() -> list[str]:
 
 def _start_all() -> None:
     """Button callback (runs before the page script, so the selection below can take the runs)."""
+    if not common.require_control("starting runs"):
+        return
     s = st.session_state
     runs, errors = compare.start_many(
         s.cmp_start_dataset,
@@ -133,14 +136,17 @@ def start_panel(expanded: bool) -> None:
         c3.number_input("Steps", 1, 1_000_000, 1000, step=100, key="cmp_start_steps")
         c4.number_input("Seed", 0, 2**31 - 1, 0, key="cmp_start_seed")
         n = len(st.session_state.cmp_start_methods)
+        allowed = common.can_control()
         c5.button(
             f"Start {n} run{'s' * (n != 1)}",
             type="primary",
             on_click=_start_all,
-            disabled=n == 0,
+            disabled=n == 0 or not allowed,
             key="cmp_start",
             width="stretch",
         )
+        if not allowed:
+            common.readonly_note("Starting runs")
         result = st.session_state.pop("cmp_start_result", None)
         if result:
             ids, errors = result
@@ -238,6 +244,9 @@ def render() -> None:
     st.title("Compare runs")
     rows = [r for r in compare.collect_runs(RunStore()) if not r.corrupt]
     start_panel(expanded=not rows)
+    from genlab.ui import sweep as sweep_ui
+
+    sweep_ui.section()
     rows = [r for r in compare.collect_runs(RunStore()) if not r.corrupt]
     if not rows:
         st.info("No runs yet: start some above, or on the Train page.")

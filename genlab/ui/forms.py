@@ -21,10 +21,11 @@ import streamlit as st
 
 from genlab import params, viz
 from genlab.data import DATASETS, Dataset
+from genlab.data.base import DataSpec
 from genlab.methods import METHODS
 from genlab.runs import Run
-from genlab.runs.build import train_config
-from genlab.ui import common
+from genlab.runs.build import method_config, train_config
+from genlab.ui import common, explain, own_data
 
 VALUES = "genlab.form.values"  # widget key -> last value, survives pages that do not draw it
 QP_LAST = "genlab.form.qp"  # the query string this page last wrote (or applied)
@@ -156,6 +157,12 @@ def grouped_widgets(entries: list[Entry], expanded: tuple[str, ...] = ()) -> dic
         groups.setdefault("Advanced" if e[0].advanced else e[0].group, []).append(e)
     order = [g for g in groups if g != "Advanced"] + (["Advanced"] if "Advanced" in groups else [])
     out: dict[str, dict[str, Any]] = {}
+    if explain.teaching() and "Advanced" in groups:  # presenter mode: no advanced widgets,
+        remembered = st.session_state.setdefault(VALUES, {})  # their last values still apply
+        for p, scope, default in groups["Advanced"]:
+            value = remembered.get(wkey(scope, p.name), p.default if default is None else default)
+            out.setdefault(scope, {})[p.name] = value
+        order.remove("Advanced")
     for g in order:
         with st.expander(g, expanded=g in expanded):
             cols = st.columns(2)
@@ -225,6 +232,7 @@ def apply_query_params(qp: dict[str, str]) -> list[str]:
             _remember(wkey(scope, name), coerce(p, p.default))
             continue
         _remember(wkey(scope, name), coerce(p, value))
+        st.session_state.get(DEFAULTS_SHOWN, {}).pop(wkey(scope, name), None)  # the link's choice
     return warnings
 
 
@@ -240,9 +248,11 @@ def setup_query(setup: Setup) -> dict[str, str]:
     """The query string of a setup: method, data, and every value that differs from its default
     (declared defaults, the method's training defaults)."""
     qp = {"method": setup.method, "data": setup.data}
-    base_train = params.to_dict(train_config(setup.method))
+    spec = setup.dataset.spec if setup.dataset is not None else None
+    base_train = params.to_dict(train_config(setup.method, spec=spec))
+    base_method = params.to_dict(method_config(setup.method, spec=spec))
     for cls, values, defaults in (
-        (METHODS[setup.method].Config, setup.method_values, None),
+        (METHODS[setup.method].Config, setup.method_values, base_method),
         (params.TrainConfig, setup.train_values, base_train),
         (DATASETS[setup.data].Config, setup.data_options, None),
     ):
@@ -322,6 +332,8 @@ def dataset_preview(ds: Dataset, data_file: str | None, options: dict[str, Any])
     """A look at real samples of the data: image grid, scatter, series or first lines."""
     s = ds.spec
     st.markdown(dataset_summary(ds))
+    if data_file:  # an upload or a drawing: what was read
+        st.caption(own_data.file_caption(data_file))
     if s.description:
         st.caption(s.description)
     if s.kind == "images":
@@ -392,7 +404,15 @@ def dataset_section() -> tuple[str, str | None, dict[str, Any], Dataset | None]:
             for i, (p, scope, default) in enumerate(entries):
                 with cols[i % 2]:
                     options[p.name] = param_widget(p, scope, default)
-    if info.upload:
+    if info.upload and not common.can_control():
+        # read-only demo: nothing a visitor sends is written (uploads and drawings alike)
+        common.readonly_note("Uploads")
+        return name, None, options, None
+    if info.upload and info.kind == "points" and own_data.drawing_chosen():
+        data_file = own_data.draw()  # the drawing, saved like an uploaded CSV
+        if data_file is None:
+            return name, None, options, None
+    elif info.upload:
         kinds = ", ".join(f".{t}" for t in info.file_types) or "any file"
         up = st.file_uploader(
             f"Your file ({kinds})", type=list(info.file_types) or None, key=f"upload.{name}"
@@ -439,24 +459,78 @@ def method_section(data: str, ds: Dataset | None) -> str | None:
     return method
 
 
-def hyperparameter_section(method: str) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The method's hyperparameters and the training settings, grouped."""
+DEFAULTS_SHOWN = "genlab.form.defaults"  # widget key -> the data-aware default it was seeded with
+
+
+def _follow_defaults(entries: list[Entry]) -> None:
+    """A value the user left at its default follows the default when the data changes it
+    (Method.defaults_for: a GAN on 2D points gets a 2-d latent, on images 16)."""
+    shown = st.session_state.setdefault(DEFAULTS_SHOWN, {})
+    remembered = st.session_state.setdefault(VALUES, {})
+    for p, scope, default in entries:
+        key = wkey(scope, p.name)
+        if key in shown:  # seen before: follow a changed default unless the user moved it
+            old = shown[key]
+            current = st.session_state.get(key, remembered.get(key, old))
+            if old != default and current == old:
+                _remember(key, coerce(p, default))
+        shown[key] = default
+
+
+def hyperparameter_section(
+    method: str, spec: DataSpec | None = None
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The method's hyperparameters and the training settings, grouped; the defaults shown are
+    the ones the method suggests for the data of `spec`."""
     cls = METHODS[method]
-    base_train = params.to_dict(train_config(method))
+    base_train = params.to_dict(train_config(method, spec=spec))
+    base_method = params.to_dict(method_config(method, spec=spec))
     entries: list[Entry] = [
-        (p, method_scope(method), p.default) for p in params.describe(cls.Config)
+        (p, method_scope(method), base_method[p.name]) for p in params.describe(cls.Config)
     ]
     entries += [
         (p, train_scope(method), base_train[p.name]) for p in params.describe(params.TrainConfig)
     ]
+    _follow_defaults(entries)
     groups = tuple({p.group for p, _, _ in entries if not p.advanced})
     out = grouped_widgets(entries, expanded=groups)  # every group open but "Advanced"
+    executor_select()  # drawn last: it sits right above the Start button
     return out.get(method_scope(method), {}), out.get(train_scope(method), {})
 
 
+EXECUTOR_KEY = "genlab.executor"
+
+
+def executor_select() -> str:
+    """Where the run trains: here (local threads) or on Ray (GENLAB_RAY_ADDRESS); Ray is offered
+    only when it is installed."""
+    from genlab.runs.ray_exec import EXECUTORS, INSTALL_HINT, ray_address, ray_available
+
+    ok = ray_available()
+    if not ok:
+        st.session_state[EXECUTOR_KEY] = "local"
+    choice = st.selectbox(
+        "Executor", EXECUTORS, key=EXECUTOR_KEY, disabled=not ok,
+        format_func=lambda e: "local (this server)" if e == "local" else f"ray ({ray_address()})",
+        help="ray: the run trains on the Ray cluster of GENLAB_RAY_ADDRESS (a local Ray "
+        "instance when unset) and is shown here like any other.",
+    )
+    if not ok:
+        st.caption(f"Ray is not installed: `{INSTALL_HINT}`")
+    return choice
+
+
 def start_run(setup: Setup) -> Run:
-    """Validate and launch (ValueError with every problem when the setup is not valid)."""
-    run = Run(
+    """Validate and launch (ValueError with every problem when the setup is not valid, or when
+    this session may not start runs: the read-only check is made here, on the server)."""
+    if not common.can_control():
+        raise ValueError(f"{common.READONLY_NOTE} Starting runs is locked.")
+    cls = Run
+    if st.session_state.get(EXECUTOR_KEY, "local") == "ray":
+        from genlab.runs.ray_exec import RayRun
+
+        cls = RayRun
+    run = cls(
         setup.method,
         setup.data,
         setup.method_values,

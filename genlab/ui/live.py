@@ -20,7 +20,7 @@ from genlab import params, viz
 from genlab.data import DATASETS, Dataset
 from genlab.methods import METHODS
 from genlab.runs import ENDED, REGISTRY, Run, RunSnapshot, RunStore
-from genlab.ui import common, forms
+from genlab.ui import common, explain, forms, inside
 from genlab.ui.common import DiskRun
 
 STATUS_EVERY_S = 1.0  # status, step, speed, progress
@@ -84,7 +84,8 @@ def live_view(run_id: str) -> None:
     status_panel(run, every, snap.status)
     if isinstance(run, Run) and snap.status not in ENDED:
         controls(run, snap)
-        live_knobs(run)
+        if not explain.teaching():  # teaching mode hides the advanced knobs
+            live_knobs(run)
     if isinstance(run, DiskRun) or snap.status in ENDED:
         resume_panel(run, snap)
     curves_col, samples_col = st.columns([3, 2], gap="medium")
@@ -92,6 +93,7 @@ def live_view(run_id: str) -> None:
         curves_panel(run, every)
     with samples_col:
         samples_panel(run, every)
+    inside.panel(run, every)
 
 
 def header(run: AnyRun, snap: RunSnapshot) -> None:
@@ -143,14 +145,23 @@ def _status_body(run: AnyRun, every: float | None, page_status: str) -> None:
         st.error("Run failed: " + "\n".join(lines[:ERROR_LINES]) + more, icon=":material/error:")
 
 
+def _control(act, what: str) -> None:
+    """Button callback: act on the run only when this session may control it (checked here, on
+    the server: a disabled button is only a courtesy)."""
+    if common.require_control(what):
+        act()
+
+
 def _step_n(run: Run) -> None:
-    run.step_n(int(st.session_state["ctl.n"]))
+    if common.require_control("stepping"):
+        run.step_n(int(st.session_state["ctl.n"]))
 
 
 def controls(run: Run, snap: RunSnapshot) -> None:
     """Pause/Resume, Step N (train N steps, then pause), Stop. They live outside the polling
     fragment (a click is never lost to a refresh) and act in callbacks, before the page reruns;
     the status fragment redraws the page when the status changes."""
+    locked = not common.can_control()  # read-only demo: shown, disabled, and refused server-side
     c = st.columns([1, 1, 1, 1], vertical_alignment="bottom")
     if snap.status == "paused":
         c[0].button(
@@ -158,20 +169,32 @@ def controls(run: Run, snap: RunSnapshot) -> None:
             icon=":material/play_arrow:",
             key="ctl.resume",
             width="stretch",
-            on_click=run.resume,
+            on_click=_control,
+            args=(run.resume, "resuming"),
+            disabled=locked,
         )
     else:
         c[0].button(
-            "Pause", icon=":material/pause:", key="ctl.pause", width="stretch", on_click=run.pause
+            "Pause",
+            icon=":material/pause:",
+            key="ctl.pause",
+            width="stretch",
+            on_click=_control,
+            args=(run.pause, "pausing"),
+            disabled=locked,
         )
-    common.state("ctl.n", 100)
+    # Defaults go in `value=`, not into session state before the widget: a value seeded that way
+    # reaches the browser only with the run that set it, and a page run cut short by a rerun
+    # (the fragments redraw the page when the status changes) left it showing the minimum.
     n = c[1].number_input(
         "Steps",
+        value=100,
         min_value=1,
         max_value=1_000_000,
         step=50,
         key="ctl.n",
         help="Train this many steps, then pause.",
+        disabled=locked,
     )
     c[2].button(
         f"Step {n:,}",
@@ -180,37 +203,139 @@ def controls(run: Run, snap: RunSnapshot) -> None:
         width="stretch",
         on_click=_step_n,
         args=(run,),
+        disabled=locked,
     )
     c[3].button(
         "Stop",
         icon=":material/stop:",
         key="ctl.stop",
         width="stretch",
-        on_click=run.stop,
+        on_click=_control,
+        args=(run.stop, "stopping"),
         help="Stop for good (a checkpoint is saved; you can resume).",
+        disabled=locked,
     )
+    if locked:
+        common.readonly_note("Run controls")
+        return  # the phase steps and slow motion act on the run too: hidden while locked
+    step_controls(run)
+
+
+def _step_phases(run: Run, phases: tuple[str, ...] | None) -> None:
+    if common.require_control("stepping"):
+        run.step_n(1, phases)
+
+
+def _set_delay(run: Run, key: str) -> None:
+    if common.require_control("slow motion"):
+        run.set_delay(float(st.session_state[key]))
+
+
+def step_controls(run: Run) -> None:
+    """One step of chosen phases ("Train D only", "Train G only", "Train both", for a method
+    that declares `phases`), then pause; and slow motion: a sleep after every step. The views
+    refresh after each step (the worker hands them its weights when it pauses)."""
+    from genlab.runs.run import DELAYS_S
+
+    phases = METHODS[run.method_name].phases
+    c = st.columns([1, 1, 1, 1], vertical_alignment="bottom")
+    for i, phase in enumerate(phases[:2]):
+        c[i].button(
+            f"Train {phase.upper()} only",
+            key=f"ctl.phase.{phase}",
+            width="stretch",
+            on_click=_step_phases,
+            args=(run, (phase,)),
+            help=f"One step that updates only {phase.upper()}, then pause.",
+        )
+    if phases:
+        c[2].button(
+            "Train both" if len(phases) == 2 else "Train all",
+            key="ctl.phase.all",
+            width="stretch",
+            on_click=_step_phases,
+            args=(run, None),
+            help="One full step, then pause.",
+        )
+    key = f"ctl.delay.{run.id}"
+    nearest = min(DELAYS_S, key=lambda d: abs(d - run.delay))
+    c[3].selectbox(
+        "Slow motion",
+        DELAYS_S,
+        index=DELAYS_S.index(nearest),  # a default in index=, not seeded state (see above)
+        key=key,
+        format_func=lambda d: f"{d * 1000:.0f} ms per step" if d else "off (full speed)",
+        on_change=_set_delay,
+        args=(run, key),
+        help="Sleep after every step, so you can follow the views as the run learns.",
+    )
+    if phases:
+        explain.note("points.step_buttons")
 
 
 def resume_panel(run: AnyRun, snap: RunSnapshot) -> None:
-    """Continue an ended (or saved) run from its last checkpoint, in the same folder."""
+    """Continue an ended (or saved) run from its last checkpoint, in the same folder; or, after a
+    divergence above all, from that checkpoint with every learning rate scaled down."""
     d = run.dir
     if not d.has_checkpoint():
         return
+    locked = not common.can_control()
+    diverged = snap.status == "failed" and "diverged" in (snap.error or "")
     with st.container(border=True):
         target = max(snap.steps, snap.step + 1)
         if snap.step >= snap.steps:  # finished: offer to train further
             target = snap.steps + max(1, snap.steps // 2)
+        if diverged:
+            st.caption(
+                ":material/trending_down: The run diverged: resume from its last good "
+                "checkpoint with a lower learning rate."
+            )
         c = st.columns([2, 1], vertical_alignment="bottom")
         key = f"resume.{snap.id}"
         common.state(key, int(target))
         steps = c[0].number_input(
-            "Train until step", min_value=snap.step + 1, max_value=10_000_000, step=500, key=key
+            "Train until step",
+            min_value=snap.step + 1,
+            max_value=10_000_000,
+            step=500,
+            key=key,
+            disabled=locked,
         )
-        if c[1].button(
-            "Resume", icon=":material/play_arrow:", key="resume", type="primary", width="stretch"
-        ):
+        plain = c[1].button(
+            "Resume",
+            icon=":material/play_arrow:",
+            key="resume",
+            type="secondary" if diverged else "primary",
+            width="stretch",
+            disabled=locked,
+        )
+        c = st.columns([2, 1], vertical_alignment="bottom")
+        lr_key = f"resume.lr.{snap.id}"
+        common.state(lr_key, 0.5)
+        scale = c[0].number_input(
+            "Learning-rate factor",
+            min_value=0.001,
+            max_value=1.0,
+            step=0.1,
+            format="%.3f",
+            key=lr_key,
+            disabled=locked,
+            help="Every learning rate (lr, lr_g, lr_d) is multiplied by this; the change is "
+            "recorded in the run's history of live changes.",
+        )
+        lower = c[1].button(
+            "Resume with lower lr",
+            icon=":material/trending_down:",
+            key="resume.lower",
+            type="primary" if diverged else "secondary",
+            width="stretch",
+            disabled=locked,
+        )
+        if locked:
+            common.readonly_note("Resuming")
+        if (plain or lower) and common.require_control("resuming"):
             try:
-                common.resume_run(snap.id, int(steps))
+                common.resume_run(snap.id, int(steps), lr_scale=float(scale) if lower else None)
             except ValueError as e:
                 st.error(f"Cannot resume: {e}")
             else:
@@ -232,7 +357,12 @@ def live_knobs(run: Run) -> None:
             with cols[i % len(cols)]:
                 values[p.name] = forms.param_widget(p, scope, current[p.name])
         changes = {k: v for k, v in values.items() if v != current[k]}
-        if st.button("Apply", key="live.apply", disabled=not changes):
+        locked = not common.can_control()
+        if locked:
+            common.readonly_note("Live changes")
+        if st.button("Apply", key="live.apply", disabled=not changes or locked) and (
+            common.require_control("changing hyperparameters")
+        ):
             try:
                 run.set_live(**changes)
             except ValueError as e:
@@ -246,6 +376,49 @@ def live_knobs(run: Run) -> None:
                     f"step {c['step']:,}: {c['key']}={c['value']}" for c in run.live_changes[-8:]
                 )
             )
+        restart_offer(run)
+
+
+def restart_offer(run: Run) -> None:
+    """The architecture knobs (not live) cannot change in a training run: pick new values and
+    restart, i.e. start a new run with the same data, training settings and current live values,
+    and stop this one (its checkpoint stays, resumable)."""
+    config = METHODS[run.method_name].Config
+    fixed = [p for p in params.describe(config) if not p.live and not p.advanced]
+    if not fixed:
+        return
+    st.caption("Architecture: these need a restart")
+    current = params.to_dict(run.cfg)
+    cols = st.columns(min(4, len(fixed)))
+    values = {}
+    for i, p in enumerate(fixed):
+        with cols[i % len(cols)]:
+            values[p.name] = forms.param_widget(p, f"arch.{run.id}", current[p.name])
+    changes = {k: v for k, v in values.items() if v != current[k]}
+    if not changes:
+        return
+    st.warning(
+        f"{', '.join(changes)} cannot change while the run trains: restart it with the new "
+        "setup? (a new run from scratch; this one stops)",
+        icon=":material/restart_alt:",
+    )
+    if st.button(
+        "Restart with these settings", key="live.restart", disabled=not common.can_control()
+    ) and common.require_control("restarting"):
+        try:
+            new = Run(
+                run.method_name,
+                run.dataset_name,
+                {**current, **changes},
+                params.to_dict(run.train),
+                data_file=run.data_file,
+                data_options=run.data_options,
+            ).start()
+        except ValueError as e:
+            st.error(f"Cannot restart: {e}")
+            return
+        run.stop()
+        st.switch_page(common.PAGE_FILES["live"], query_params={"run": new.id})
 
 
 # ----- figures shared by every viewer of a run --------------------------------------------------
@@ -292,6 +465,7 @@ def _metric_labels(keys: list[str]) -> dict[str, str]:
 
 def build_curve_figures(run: AnyRun, smoothing: float, log_y: bool) -> list[tuple[str, Any]]:
     history = run.history
+    marks = viz.knob_marks(run.snapshot().live_changes)  # the live knob changes, as lines
     keys = history.keys()
     floors = {}
     for k in keys:
@@ -314,7 +488,8 @@ def build_curve_figures(run: AnyRun, smoothing: float, log_y: bool) -> list[tupl
             labels=labels,
             subplots=group == "eval",
             uirevision=f"{run.id}-{group}",
-            height=260,
+            height=explain.chart_height(260),  # taller in teaching mode
+            marks=marks if group != "eval" else None,
         )
         figs.append((group, fig))
     return figs
@@ -334,19 +509,19 @@ def curves_panel(run: AnyRun, every: float | None) -> None:
 
 def _curves_body(run: AnyRun, every: float | None) -> None:
     c = st.columns([3, 1], vertical_alignment="bottom")
-    common.state("live.smoothing", 0.6)
-    common.state("live.log", False)
     smoothing = c[0].slider(
         "Smoothing (EMA)",
         0.0,
         0.99,
+        value=0.6,  # not seeded in session state: see controls()
         step=0.01,
         key="live.smoothing",
         help="Exponential moving average of the logged values; the raw values stay faint behind.",
     )
-    log_y = c[1].toggle("Log scale", key="live.log")
+    log_y = c[1].toggle("Log scale", value=False, key="live.log")
     version = run.history.version
-    cache_key = (run.id, version, smoothing, log_y)
+    cache_key = (run.id, version, smoothing, log_y, len(run.snapshot().live_changes),
+                 explain.teaching())
     cached = st.session_state.get("genlab.curves")
     if cached is None or cached[0] != cache_key:
         figs = shared(
@@ -381,8 +556,7 @@ def _snapshot_choice(run: AnyRun, steps: list[int], live: bool) -> int:
     follow = False
     if live:
         follow_key = f"live.follow.{run.id}"
-        common.state(follow_key, True)
-        follow = st.toggle("Follow newest", key=follow_key)
+        follow = st.toggle("Follow newest", value=True, key=follow_key)
     if follow or st.session_state.get(key) not in steps:
         st.session_state[key] = steps[-1]
     return st.select_slider(
@@ -430,7 +604,8 @@ def _real(run: AnyRun) -> Dataset | None:
 
 def _cached_sample_figure(run: AnyRun, step: int, kind: str):
     return shared(
-        ("samples", type(run).__name__, run.id, step, kind), lambda: _sample_figure(run, step, kind)
+        ("samples", type(run).__name__, run.id, step, kind, explain.teaching()),
+        lambda: _sample_figure(run, step, kind),
     )
 
 
@@ -442,10 +617,16 @@ def _sample_figure(run: AnyRun, step: int, kind: str):
     if kind == "points":
         real_x = real.x_val[:1000].cpu().numpy() if real is not None else None
         return viz.live_points_figure(
-            payload, real_x, spec.class_names if spec else (), uirevision=f"{run.id}-points"
+            payload,
+            real_x,
+            spec.class_names if spec else (),
+            uirevision=f"{run.id}-points",
+            height=explain.chart_height(420),
         )
     real_x = real.x_val[:6].cpu().numpy() if real is not None else None
-    return viz.live_series_figure(payload[:6], real_x, uirevision=f"{run.id}-series")
+    return viz.live_series_figure(
+        payload[:6], real_x, uirevision=f"{run.id}-series", height=explain.chart_height(360)
+    )
 
 
 @st.cache_resource(show_spinner=False, max_entries=8)

@@ -12,6 +12,7 @@ import streamlit as st
 
 from genlab import compare
 from genlab.runs.store import RunStore
+from genlab.ui import common
 from genlab.ui.compare import live_link, show_sample
 
 LIVE_REFRESH_S = 3.0
@@ -72,7 +73,8 @@ def _flash(kind: str, text: str) -> None:
 
 
 def _ask_delete(run_id: str) -> None:
-    st.session_state.runs_confirm = run_id
+    if common.require_control("deleting"):
+        st.session_state.runs_confirm = run_id
 
 
 def _cancel_delete() -> None:
@@ -81,6 +83,8 @@ def _cancel_delete() -> None:
 
 def _do_delete(row: compare.RunRow) -> None:
     st.session_state.pop("runs_confirm", None)
+    if not common.require_control("deleting"):  # a forged click must not delete
+        return
     try:
         compare.delete_run(row, RunStore())
     except (ValueError, OSError) as e:
@@ -90,18 +94,32 @@ def _do_delete(row: compare.RunRow) -> None:
     _flash("success", f"Deleted {row.id}.")
 
 
-def _do_resume(row: compare.RunRow, steps_key: str) -> None:
+def _do_resume(row: compare.RunRow, steps_key: str, lr_key: str | None = None) -> None:
+    """Resume (callback); with `lr_key`, every learning rate times the factor under that key."""
+    if not common.require_control("resuming"):
+        return
     steps = int(st.session_state[steps_key])
     try:
-        compare.resume_run(row, steps)
+        if lr_key is None:
+            compare.resume_run(row, steps)
+        else:
+            if row.live:
+                raise ValueError(f"run {row.id} is already {row.status}")
+            scale = float(st.session_state[lr_key])
+            common.resume_run(row.id, steps, lr_scale=scale)
     except ValueError as e:
         _flash("error", str(e))
         return
-    _flash("success", f"Resumed {row.id}: training up to step {steps}.")
+    lower = f" with every learning rate times {scale:g}" if lr_key else ""
+    _flash("success", f"Resumed {row.id}: training up to step {steps}{lower}.")
 
 
 # Button actions are callbacks: they run before the panel redraws, so it shows their outcome.
 def _delete(row: compare.RunRow) -> None:
+    if not common.can_control():
+        st.button("Delete…", disabled=True, key="runs_delete", icon=":material/delete:")
+        common.readonly_note("Deleting")
+        return
     if row.live:
         st.button(
             "Delete",
@@ -142,6 +160,8 @@ def _resume(row: compare.RunRow) -> None:
         )
         st.caption(f"Resume: not available ({why}).")
         return
+    locked = not common.can_control()
+    diverged = row.status == "failed" and "diverged" in (row.error or "")
     c1, c2 = st.columns([2, 1], vertical_alignment="bottom")
     key = f"runs_resume_steps_{row.id}"
     c1.number_input(
@@ -153,15 +173,45 @@ def _resume(row: compare.RunRow) -> None:
         key=key,
         help="The new total: training continues from the last checkpoint "
         f"(step {row.step}) in the same folder.",
+        disabled=locked,
     )
     c2.button(
         "Resume",
         key="runs_resume",
         icon=":material/play_arrow:",
-        type="primary",
+        type="secondary" if diverged else "primary",
         on_click=_do_resume,
         args=(row, key),
+        disabled=locked,
+        width="stretch",
     )
+    # after a divergence above all: the same checkpoint, every learning rate scaled down
+    c1, c2 = st.columns([1, 1], vertical_alignment="bottom")
+    lr_key = f"runs_resume_lr_{row.id}"
+    c1.number_input(
+        "Learning-rate factor",
+        min_value=0.001,
+        max_value=1.0,
+        value=0.5,
+        step=0.1,
+        format="%.3f",
+        key=lr_key,
+        help="Every learning rate (lr, lr_g, lr_d) is multiplied by this; the change is recorded "
+        "in the run's history of live changes.",
+        disabled=locked,
+    )
+    c2.button(
+        "Resume with lower lr",
+        key="runs_resume_lower",
+        icon=":material/trending_down:",
+        type="primary" if diverged else "secondary",
+        on_click=_do_resume,
+        args=(row, key, lr_key),
+        disabled=locked,
+        width="stretch",
+    )
+    if locked:
+        common.readonly_note("Resuming")
 
 
 def _downloads(row: compare.RunRow) -> None:
@@ -176,7 +226,8 @@ def _downloads(row: compare.RunRow) -> None:
             on_click="ignore",
             key="runs_dl_ckpt",
             icon=":material/download:",
-            help="run.json + ckpt/last.safetensors + ckpt/last.json: unzip into a runs folder "
+            help="run.json + the checkpoint (ckpt/last.json + its tensors): unzip into a "
+            "runs folder "
             "to resume or sample it",
         )
     else:

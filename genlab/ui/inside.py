@@ -1,0 +1,23 @@
+"""The "Inside the model" section of the live view (issue #6): what the nets do, drawn live.
+
+Dispatch by data kind: 2D points go to `inside_points` (discriminator heatmap, generator manifold,
+gradient arrows, VAE posterior), the other kinds to `inside_kinds` (traversals, reconstructions,
+per-step and per-character scores).
+"""
+
+from __future__ import annotations
+
+from genlab.ui.common import DiskRun
+
+
+def panel(run, every: float | None) -> None:
+    """Called by genlab.ui.live.live_view below the curves and samples."""
+    kind = run.data.spec.kind if not isinstance(run, DiskRun) else run.info["spec"]["kind"]
+    if kind == "points":
+        from genlab.ui import inside_points
+
+        inside_points.panel(run, every)
+    else:
+        from genlab.ui import inside_kinds
+
+        inside_kinds.panel(run, every)

@@ -1,0 +1,172 @@
+"""The live view's 2D canvas (issue #6): D's heatmap, G's manifold, the gradient arrows and a
+VAE's latent plane, as layers the user toggles, redrawn as the run trains.
+
+Thread safety: the worker trains the live module; this page never touches it. A live run hands
+out a copy of its weights (`Run.view_state`, taken by the worker between steps, at each pause
+and at the end); a run read from disk, or one that ended without a copy, is rebuilt from its last
+checkpoint. The views of one copy are computed once per process (`live.shared`, keyed on the
+copy's version) and the canvas is redrawn only when a new copy arrived or a toggle changed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from typing import Any
+
+import streamlit as st
+
+from genlab import inspect_points as ip
+from genlab import viz_inside
+from genlab.generate import checkpoint_stamp, load_run
+from genlab.methods import Method
+from genlab.runs import Run
+from genlab.ui import common, explain, live
+
+VIEW_EVERY_S = 1.0
+FIRST_VIEW_WAIT_S = 1.0  # a new run hands out its first weights after one step
+N_REAL = 1000
+DEFAULT_OFF = {"arrows"}  # busy on a fresh run; one click away
+# teaching-mode explanations (genlab.ui.explain) of each layer
+NOTES = {
+    "critic": "points.heatmap",
+    "manifold": "points.manifold",
+    "arrows": "points.arrows",
+    "posterior": "points.vae_posterior",
+}
+LEGEND = {
+    "critic": "background: D's verdict (green = real, purple = generated, white = cannot tell)",
+    "manifold": "grid: noise space mapped through G",
+    "arrows": "orange arrows: where G's loss pushes each generated point",
+    "posterior": "right: the encoder's mean codes of the data",
+}
+
+
+def panel(run: Any, every: float | None) -> None:
+    """The canvas and its toggles, below the curves and samples of `live.live_view`."""
+    st.markdown("#### Inside the model")
+    live._fragment(_body, None if every is None else VIEW_EVERY_S)(run, every)
+
+
+def view_source(run: Any) -> tuple[tuple, Callable[[], tuple[Method, int]]] | None:
+    """(a key that changes whenever the weights do, a builder of a CPU copy and its step), or
+    None while there are no weights to show yet (a queued run)."""
+    if isinstance(run, Run):
+        state = run.view_state(wait=FIRST_VIEW_WAIT_S)
+        if state is not None:
+            train = dataclasses.replace(run.train, device="cpu")
+
+            def build() -> tuple[Method, int]:
+                m = ip.method_from_state(
+                    run.method_name, state.cfg, train, run.data.spec, state.tensors
+                )
+                return m, state.step
+
+            return ("live", run.id, state.version), build
+    d = run.dir
+    if d.has_checkpoint():
+
+        def load() -> tuple[Method, int]:
+            loaded = load_run(d.path)
+            return loaded.method, loaded.step
+
+        return ("disk", run.id, checkpoint_stamp(d.path)), load
+    return None
+
+
+def compute_view(run: Any, cls: int | None) -> tuple[tuple, ip.PlaneView] | None:
+    """(its key, the PlaneView of the run's latest weights), computed once per process per
+    version of the weights and class."""
+    src = view_source(run)
+    real = common.real_data(run)
+    if src is None or real is None:
+        return None
+    key, build = src
+
+    def make() -> ip.PlaneView:
+        m, step = build()
+        y = real.y_val[:N_REAL] if real.y_val is not None else None
+        return ip.plane_view(m, real.x_val[:N_REAL], y, step=step, cls=cls)
+
+    key = ("inside-points", *key, cls)
+    return key, live.shared(key, make)
+
+
+def _layer_toggles(run_id: str, available: list[str], labels: dict[str, str]) -> list[str]:
+    cols = st.columns(len(available))
+    chosen = []
+    for col, layer in zip(cols, available):
+        key = f"inside.layer.{layer}.{run_id}"
+        common.state(key, layer not in DEFAULT_OFF)
+        if col.toggle(labels[layer], key=key):
+            chosen.append(layer)
+    return chosen
+
+
+def _body(run: Any, every: float | None) -> None:
+    real = common.real_data(run)
+    if real is None:
+        st.info("The run's data cannot be read, so there is nothing to draw on.")
+        return
+    spec = real.spec
+    cls = None
+    if spec.labelled and _conditional(run):
+        key = f"inside.cls.{run.id}"
+        common.state(key, 0)
+        cls = st.columns([1, 2])[0].selectbox(
+            "Class",
+            list(range(spec.n_classes)),
+            key=key,
+            format_func=lambda k: spec.class_names[k] if k < len(spec.class_names) else str(k),
+            help="A conditional GAN has one discriminator verdict and one generator per class.",
+        )
+    computed = compute_view(run, cls)
+    live._ended_since_page_run(every, run.snapshot().status)
+    if computed is None:
+        st.info("Waiting for the first weights…", icon=":material/hourglass_empty:")
+        return
+    view_key, view = computed
+    labels = viz_inside.layer_labels(view)
+    chosen = _layer_toggles(run.id, viz_inside.available_layers(view), labels)
+    real_x = real.x_val[:N_REAL].numpy()
+    real_y = real.y_val[:N_REAL].numpy() if real.y_val is not None else None
+    fig_key = (view_key, tuple(chosen), explain.teaching())
+    cached = st.session_state.get(f"genlab.inside.{run.id}")
+    if cached is None or cached[0] != fig_key:
+        height = explain.chart_height(520)
+        figs = [
+            viz_inside.plane_figure(
+                view, real_x, real_y, chosen, height=height, uirevision=f"{run.id}-plane"
+            )
+        ]
+        if view.posterior is not None:
+            figs.append(
+                viz_inside.latent_figure(
+                    view, spec.class_names, chosen, height=height, uirevision=f"{run.id}-latent"
+                )
+            )
+        cached = (fig_key, figs)
+        st.session_state[f"genlab.inside.{run.id}"] = cached
+    figs = cached[1]
+    cols = st.columns([5, 2] if len(figs) == 1 else [1, 1], gap="medium")
+    cols[0].plotly_chart(figs[0], key="inside.plane", config={"displaylogo": False})
+    if len(figs) > 1:
+        cols[1].plotly_chart(figs[1], key="inside.latent", config={"displaylogo": False})
+    where = "data space" if len(figs) == 1 else "data space (left), latent space (right)"
+    legend = [LEGEND[k] for k in LEGEND if k in chosen]
+    if view.posterior is not None and "manifold" in chosen:
+        legend[legend.index(LEGEND["manifold"])] = "grid: the latent grid (right) decoded (left)"
+    with cols[1] if len(figs) == 1 else st.container():
+        st.caption(f"Weights at step {view.step:,}; {where}. " + "; ".join(legend) + ".")
+        for layer, key in NOTES.items():
+            if layer in chosen:
+                if layer == "manifold" and view.posterior is not None:
+                    key = "points.vae_decoder_map"
+                explain.note(key)
+
+
+def _conditional(run: Any) -> bool:
+    from genlab.methods import METHODS
+
+    cls = METHODS.get(run.method_name)
+    return bool(cls and cls.conditional)
