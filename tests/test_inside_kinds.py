@@ -300,6 +300,11 @@ def test_live_page_rgan_series_view_while_training(home, runs_to_stop):
     assert _show_every_view(at, "sequences") == ["Generated vs real"]
     fig = at.get("plotly_chart")[-1].proto.spec
     assert "D on generated" in fig and "real 10" in fig
+    # held while the band setting changes: a status change between the page's runs redraws the
+    # page (st.rerun), which on a loaded machine could land between setting and reading
+    run.pause()
+    assert _wait(lambda: run.status == "paused")
+    at.run()
     at.radio(key="inside.band.kind").set_value("mean ± std").run()
     assert not at.exception and "real mean ± std" in at.get("plotly_chart")[-1].proto.spec
 

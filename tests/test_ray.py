@@ -54,6 +54,9 @@ def test_ray_run_completes_with_live_snapshots_and_lands_in_the_store(store):
     )
     assert isinstance(run, Run) and run.executor == "ray"
     run.start()
+    # slow motion (10 ms a step): at least 3 s of training, so the proxy pulls several times
+    # while it trains however fast or loaded the machine is
+    run.set_delay(0.01)
     assert REGISTRY.get(run.id) is run
     seen = []  # (step, n_snapshots, history rows) read while it trains
     while not run.join(0.1):

@@ -97,8 +97,8 @@ def _layer_toggles(run_id: str, available: list[str], labels: dict[str, str]) ->
     chosen = []
     for col, layer in zip(cols, available):
         key = f"inside.layer.{layer}.{run_id}"
-        common.state(key, layer not in DEFAULT_OFF)
-        if col.toggle(labels[layer], key=key):
+        # the default as value=, not seeded in session state (see genlab.ui.live.controls)
+        if col.toggle(labels[layer], value=layer not in DEFAULT_OFF, key=key):
             chosen.append(layer)
     return chosen
 
@@ -112,10 +112,10 @@ def _body(run: Any, every: float | None) -> None:
     cls = None
     if spec.labelled and _conditional(run):
         key = f"inside.cls.{run.id}"
-        common.state(key, 0)
         cls = st.columns([1, 2])[0].selectbox(
             "Class",
             list(range(spec.n_classes)),
+            index=0,
             key=key,
             format_func=lambda k: spec.class_names[k] if k < len(spec.class_names) else str(k),
             help="A conditional GAN has one discriminator verdict and one generator per class.",
