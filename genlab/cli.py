@@ -35,18 +35,22 @@ def _catalogue() -> dict[str, Any]:
     from genlab.methods import METHODS
 
     methods = [
-        {"name": c.name, "label": c.label, "kinds": list(c.supports),
-         "conditional": c.conditional}
+        {"name": c.name, "label": c.label, "kinds": list(c.supports), "conditional": c.conditional}
         for c in METHODS.values()
     ]
     datasets = []
     for info in DATASETS.values():
-        row: dict[str, Any] = {"name": info.name, "kind": info.kind, "label": info.label,
-                               "upload": info.upload}
+        row: dict[str, Any] = {
+            "name": info.name,
+            "kind": info.kind,
+            "label": info.label,
+            "upload": info.upload,
+        }
         if not info.upload:
             spec = load_dataset(info.name).spec
-            row.update(size=spec.n_train + spec.n_val, classes=spec.n_classes,
-                       shape=list(spec.shape))
+            row.update(
+                size=spec.n_train + spec.n_val, classes=spec.n_classes, shape=list(spec.shape)
+            )
         datasets.append(row)
     return {"methods": methods, "datasets": datasets}
 
@@ -62,8 +66,11 @@ def cmd_list(args: argparse.Namespace) -> int:
         print(f"  {m['name']:<8} {m['label']:<28} data: {', '.join(m['kinds'])}{cond}")
     print("datasets:")
     for d in cat["datasets"]:
-        size = "your file (--data-file)" if d["upload"] else (
-            f"{d['size']} items, {d['classes']} classes, shape {tuple(d['shape'])}")
+        size = (
+            "your file (--data-file)"
+            if d["upload"]
+            else (f"{d['size']} items, {d['classes']} classes, shape {tuple(d['shape'])}")
+        )
         print(f"  {d['name']:<13} {d['kind']:<10} {size}")
     return 0
 
@@ -89,8 +96,10 @@ def _route(method: str, dataset: str, pairs: dict[str, str]) -> tuple[dict, dict
     found, unknown = params.split_overrides(pairs, *classes)
     if unknown:
         known = sorted({p.name for c in classes for p in params.describe(c)})
-        raise CliError(f"unknown parameter {unknown[0]!r} for {method} on {dataset} "
-                       f"(known: {', '.join(known)})")
+        raise CliError(
+            f"unknown parameter {unknown[0]!r} for {method} on {dataset} "
+            f"(known: {', '.join(known)})"
+        )
     return found[0], found[1], (found[2] if info.Config else {})
 
 
@@ -98,8 +107,14 @@ def _progress(run, as_json: bool) -> None:
     """Follow a running run in the foreground with a progress bar (tqdm, on stderr)."""
     from tqdm import tqdm
 
-    bar = tqdm(total=run.train.steps, initial=run.snapshot().step, unit="step",
-               disable=None, file=sys.stderr, dynamic_ncols=True)
+    bar = tqdm(
+        total=run.train.steps,
+        initial=run.snapshot().step,
+        unit="step",
+        disable=None,
+        file=sys.stderr,
+        dynamic_ncols=True,
+    )
     try:
         while not run.join(0.2):
             snap = run.snapshot()
@@ -118,9 +133,15 @@ def _progress(run, as_json: bool) -> None:
 
 def _result(run, seconds: float) -> dict[str, Any]:
     snap = run.snapshot()
-    return {"run_id": run.id, "run_dir": str(run.dir.path), "status": snap.status,
-            "steps": snap.step, "seconds": round(seconds, 2), "metrics": snap.last,
-            "error": snap.error}
+    return {
+        "run_id": run.id,
+        "run_dir": str(run.dir.path),
+        "status": snap.status,
+        "steps": snap.step,
+        "seconds": round(seconds, 2),
+        "metrics": snap.last,
+        "error": snap.error,
+    }
 
 
 def _finish(run, args: argparse.Namespace, t0: float) -> int:
@@ -148,8 +169,15 @@ def cmd_train(args: argparse.Namespace) -> int:
     m_vals, t_vals, d_vals = _route(args.method, args.dataset, pairs)
     store = RunStore(args.runs_dir) if args.runs_dir else RunStore()
     t0 = time.time()
-    run = _run_class(args.executor)(args.method, args.dataset, m_vals, t_vals,
-                                    data_file=args.data_file, data_options=d_vals, store=store)
+    run = _run_class(args.executor)(
+        args.method,
+        args.dataset,
+        m_vals,
+        t_vals,
+        data_file=args.data_file,
+        data_options=d_vals,
+        store=store,
+    )
     run.start()
     return _finish(run, args, t0)
 
@@ -176,8 +204,7 @@ def cmd_resume(args: argparse.Namespace) -> int:
 
         info = RunDir(path).read_info()
         overrides = scaled_lrs(info["method"], info["method_config"], args.lr_scale)
-    run = _run_class(args.executor).from_dir(path, steps=args.steps,
-                                             method_overrides=overrides)
+    run = _run_class(args.executor).from_dir(path, steps=args.steps, method_overrides=overrides)
     run.start()
     return _finish(run, args, t0)
 
@@ -212,7 +239,7 @@ def cmd_sample(args: argparse.Namespace) -> int:
     y = m.sample_labels(args.n) if m.conditional else None
     s = m.sample(args.n, y, generator=g)
     kind = data.spec.kind
-    out = Path(args.out or d.path / f"sample.{ {'images': 'png', 'text': 'txt'}.get(kind, 'csv')}")
+    out = Path(args.out or d.path / f"sample.{ {'images': 'png', 'text': 'txt'}.get(kind, 'csv') }")
     if kind == "images":
         nrow = None
         if m.conditional:
@@ -234,8 +261,9 @@ def cmd_sample(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    ap = argparse.ArgumentParser(prog="python -m genlab",
-                                 description="Train and sample generative models headless.")
+    ap = argparse.ArgumentParser(
+        prog="python -m genlab", description="Train and sample generative models headless."
+    )
     sub = ap.add_subparsers(dest="cmd", required=True)
 
     p = sub.add_parser("list", help="methods and datasets")
@@ -247,8 +275,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("dataset")
     p.add_argument("--steps", type=int)
     p.add_argument("--seed", type=int)
-    p.add_argument("--set", action="append", metavar="KEY=VALUE",
-                   help="any hyperparameter by its declared name (repeatable)")
+    p.add_argument(
+        "--set",
+        action="append",
+        metavar="KEY=VALUE",
+        help="any hyperparameter by its declared name (repeatable)",
+    )
     p.add_argument("--data-file", help="your own file for csv2d, imagezip, seriescsv, textfile")
     p.add_argument("--runs-dir", help="run store folder (default $GENLAB_HOME or ./runs)")
     p.add_argument("--json", action="store_true", help="print one JSON object at the end")
@@ -273,35 +305,52 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(fn=cmd_resume)
 
-    p = sub.add_parser("sweep", help="sweep one or two hyperparameters over seeds",
-                       description="Each trial is a normal run in the run store, tagged with "
-                       "the sweep id. --param NAME=v1,v2 (grid values), NAME=low:high:n (grid "
-                       "range, log-spaced for learning rates), NAME=low:high (random search "
-                       "bounds), or NAME alone (every choice, or the declared bounds).")
+    p = sub.add_parser(
+        "sweep",
+        help="sweep one or two hyperparameters over seeds",
+        description="Each trial is a normal run in the run store, tagged with "
+        "the sweep id. --param NAME=v1,v2 (grid values), NAME=low:high:n (grid "
+        "range, log-spaced for learning rates), NAME=low:high (random search "
+        "bounds), or NAME alone (every choice, or the declared bounds).",
+    )
     p.add_argument("--method", required=True)
     p.add_argument("--data", required=True, help="a built-in dataset")
-    p.add_argument("--param", action="append", required=True, metavar="NAME=SPEC",
-                   help="a swept hyperparameter (once or twice)")
+    p.add_argument(
+        "--param",
+        action="append",
+        required=True,
+        metavar="NAME=SPEC",
+        help="a swept hyperparameter (once or twice)",
+    )
     p.add_argument("--seeds", default="0", help="comma-separated seeds (default 0)")
     p.add_argument("--metric", default="eval/hq", help="what ranks the trials (default eval/hq)")
     p.add_argument("--mode", default="max", help="max or min (default max)")
     p.add_argument("--search", default="grid", help="grid or random (default grid)")
     p.add_argument("--samples", type=int, default=8, help="random search: points drawn")
     p.add_argument("--steps", type=int, help="steps per trial")
-    p.add_argument("--set", action="append", metavar="KEY=VALUE",
-                   help="a fixed hyperparameter for every trial (repeatable)")
+    p.add_argument(
+        "--set",
+        action="append",
+        metavar="KEY=VALUE",
+        help="a fixed hyperparameter for every trial (repeatable)",
+    )
     p.add_argument("--early-stop", default="none", help="none or asha (needs --executor ray)")
-    p.add_argument("--parallel", type=int, help="trials at once (default: local = "
-                   "GENLAB_MAX_RUNS, ray = as many as the cluster fits)")
+    p.add_argument(
+        "--parallel",
+        type=int,
+        help="trials at once (default: local = GENLAB_MAX_RUNS, ray = as many as the cluster fits)",
+    )
     p.add_argument("--runs-dir", help="run store folder (default $GENLAB_HOME or ./runs)")
     p.add_argument("--json", action="store_true", help="print one JSON object at the end")
     p.set_defaults(fn=cmd_sweep)
 
     for name in ("train", "resume", "sweep"):
         sub.choices[name].add_argument(
-            "--executor", default="local",
+            "--executor",
+            default="local",
             help="local (background threads, default) or ray (GENLAB_RAY_ADDRESS; "
-            "pip install -r requirements-ray.txt)")
+            "pip install -r requirements-ray.txt)",
+        )
     return ap
 
 
@@ -321,10 +370,22 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     if args.steps is not None:
         pairs["steps"] = str(args.steps)
     m_vals, t_vals, d_vals = _route(args.method, args.data, pairs)
-    spec = SweepSpec(args.method, args.data, axes, seeds=seeds, metric=args.metric,
-                     mode=args.mode, search=args.search, samples=args.samples,
-                     executor=args.executor, early_stop=args.early_stop, parallel=args.parallel,
-                     method_values=m_vals, train_values=t_vals, data_options=d_vals)
+    spec = SweepSpec(
+        args.method,
+        args.data,
+        axes,
+        seeds=seeds,
+        metric=args.metric,
+        mode=args.mode,
+        search=args.search,
+        samples=args.samples,
+        executor=args.executor,
+        early_stop=args.early_stop,
+        parallel=args.parallel,
+        method_values=m_vals,
+        train_values=t_vals,
+        data_options=d_vals,
+    )
     sweep = Sweep(spec, RunStore(args.runs_dir) if args.runs_dir else RunStore())
     n = len(sweep.trials)
     print(f"sweep {sweep.id}: {n} trials on {args.executor}", file=sys.stderr)
@@ -336,9 +397,18 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     results = sweep.run(progress=progress, every_s=10.0)
     rows = [dict(rank=i + 1, **r.__dict__) for i, r in enumerate(results)]
     if args.json:
-        print(json.dumps({"sweep_id": sweep.id, "executor": args.executor,
-                          "wall_s": round(sweep.wall_s, 2), "metric": spec.metric,
-                          "mode": spec.mode, "trials": rows}))
+        print(
+            json.dumps(
+                {
+                    "sweep_id": sweep.id,
+                    "executor": args.executor,
+                    "wall_s": round(sweep.wall_s, 2),
+                    "metric": spec.metric,
+                    "mode": spec.mode,
+                    "trials": rows,
+                }
+            )
+        )
     else:
         print(sweep_table(rows, [a.name for a in axes], spec.metric))
         print(f"{n} trials in {sweep.wall_s:.1f}s; best first by {spec.metric} ({spec.mode})")
@@ -350,15 +420,32 @@ def sweep_table(rows: list[dict[str, Any]], names: list[str], metric: str) -> st
     body = []
     for r in rows:
         v = r["value"]
-        stop = (f"stopped at {r['early_stopped_at']}" if r["early_stopped_at"] is not None
-                else "completed" if r["status"] == "done" else "-")
-        body.append([str(r["rank"]), *(f"{r['params'][k]:.4g}" if isinstance(
-            r["params"][k], float) else str(r["params"][k]) for k in names), str(r["seed"]),
-            r["status"], f"{r['step']}/{r['steps']}", "-" if v is None else f"{v:.4g}",
-            stop, r["run_id"]])
+        stop = (
+            f"stopped at {r['early_stopped_at']}"
+            if r["early_stopped_at"] is not None
+            else "completed"
+            if r["status"] == "done"
+            else "-"
+        )
+        body.append(
+            [
+                str(r["rank"]),
+                *(
+                    f"{r['params'][k]:.4g}"
+                    if isinstance(r["params"][k], float)
+                    else str(r["params"][k])
+                    for k in names
+                ),
+                str(r["seed"]),
+                r["status"],
+                f"{r['step']}/{r['steps']}",
+                "-" if v is None else f"{v:.4g}",
+                stop,
+                r["run_id"],
+            ]
+        )
     widths = [max(len(x) for x in col) for col in zip(head, *body)]
-    return "\n".join("  ".join(x.ljust(w) for x, w in zip(line, widths))
-                     for line in [head, *body])
+    return "\n".join("  ".join(x.ljust(w) for x, w in zip(line, widths)) for line in [head, *body])
 
 
 def exit_on_sigterm() -> None:

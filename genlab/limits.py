@@ -53,21 +53,28 @@ class Limits:
     def problems(self, method_cfg: dict[str, Any], train_cfg: dict[str, Any]) -> list[str]:
         out = []
         if train_cfg["steps"] > self.max_steps:
-            out.append(f"steps={train_cfg['steps']} is over this server's limit of "
-                       f"{self.max_steps} (GENLAB_MAX_STEPS)")
+            out.append(
+                f"steps={train_cfg['steps']} is over this server's limit of "
+                f"{self.max_steps} (GENLAB_MAX_STEPS)"
+            )
         if train_cfg["batch_size"] > self.max_batch:
-            out.append(f"batch_size={train_cfg['batch_size']} is over this server's limit of "
-                       f"{self.max_batch} (GENLAB_MAX_BATCH)")
+            out.append(
+                f"batch_size={train_cfg['batch_size']} is over this server's limit of "
+                f"{self.max_batch} (GENLAB_MAX_BATCH)"
+            )
         for k in WIDTH_KEYS:
             v = method_cfg.get(k)
             if isinstance(v, int) and v > self.max_width:
-                out.append(f"{k}={v} is over this server's limit of {self.max_width} "
-                           "(GENLAB_MAX_WIDTH)")
+                out.append(
+                    f"{k}={v} is over this server's limit of {self.max_width} (GENLAB_MAX_WIDTH)"
+                )
         return out
 
     def disk_problem(self, used_bytes: int) -> str | None:
         if used_bytes > self.max_disk_mb * 2**20:
-            return (f"the run store uses {used_bytes / 2**20:.0f} MB, over this server's limit of "
-                    f"{self.max_disk_mb:.0f} MB (GENLAB_MAX_DISK_MB): delete old runs on the Runs "
-                    "page (nothing is deleted for you)")
+            return (
+                f"the run store uses {used_bytes / 2**20:.0f} MB, over this server's limit of "
+                f"{self.max_disk_mb:.0f} MB (GENLAB_MAX_DISK_MB): delete old runs on the Runs "
+                "page (nothing is deleted for you)"
+            )
         return None

@@ -229,30 +229,64 @@ class TrainConfig:
 
     steps: int = param(3000, low=1, high=1_000_000, help="Optimiser steps to train.", group="Run")
     batch_size: int = param(128, low=1, high=4096, help="Examples per step.", group="Run")
-    seed: int = param(0, low=0, high=2**31 - 1, help="Seed for weights, noise and batches.",
-                      group="Run")
-    device: str = param("auto", choices=("auto", "cpu", "cuda", "mps"),
-                        help="auto = CUDA if present, else MPS, else CPU.", group="Run",
-                        advanced=True)
-    lr_schedule: str = param("constant", choices=("constant", "cosine", "step"),
-                             help="Learning-rate schedule over the run: cosine decays to 5% of "
-                             "the set rate; step divides it by 5 at 60% and by 20 at 80%.",
-                             group="Run", advanced=True)
-    log_every: int = param(25, low=1, high=100_000, help="Steps between logged losses.",
-                           group="Run", advanced=True)
-    sample_every: int = param(200, low=1, high=100_000,
-                              help="Steps between kept sample snapshots.", group="Run",
-                              advanced=True)
-    eval_every: int = param(1000, low=0, high=1_000_000,
-                            help="Steps between quality evaluations (0 = only at the end).",
-                            group="Run", advanced=True)
-    checkpoint_every: int = param(1000, low=0, high=1_000_000,
-                                  help="Steps between checkpoints (0 = only at the end).",
-                                  group="Run", advanced=True)
-    precision: str = param("fp32", choices=("fp32", "bf16"),
-                           help="bf16 = bfloat16 autocast around each training step: faster on "
-                           "recent CUDA GPUs, slower on most CPUs (see bench/RESULTS.md).",
-                           group="Run", advanced=True)
-    compile: str = param("off", choices=("off", "on"),
-                         help="on = torch.compile the nets (slow first steps while it compiles; "
-                         "pays off on long GPU runs).", group="Run", advanced=True)
+    seed: int = param(
+        0, low=0, high=2**31 - 1, help="Seed for weights, noise and batches.", group="Run"
+    )
+    device: str = param(
+        "auto",
+        choices=("auto", "cpu", "cuda", "mps"),
+        help="auto = CUDA if present, else MPS, else CPU.",
+        group="Run",
+        advanced=True,
+    )
+    lr_schedule: str = param(
+        "constant",
+        choices=("constant", "cosine", "step"),
+        help="Learning-rate schedule over the run: cosine decays to 5% of "
+        "the set rate; step divides it by 5 at 60% and by 20 at 80%.",
+        group="Run",
+        advanced=True,
+    )
+    log_every: int = param(
+        25, low=1, high=100_000, help="Steps between logged losses.", group="Run", advanced=True
+    )
+    sample_every: int = param(
+        200,
+        low=1,
+        high=100_000,
+        help="Steps between kept sample snapshots.",
+        group="Run",
+        advanced=True,
+    )
+    eval_every: int = param(
+        1000,
+        low=0,
+        high=1_000_000,
+        help="Steps between quality evaluations (0 = only at the end).",
+        group="Run",
+        advanced=True,
+    )
+    checkpoint_every: int = param(
+        1000,
+        low=0,
+        high=1_000_000,
+        help="Steps between checkpoints (0 = only at the end).",
+        group="Run",
+        advanced=True,
+    )
+    precision: str = param(
+        "fp32",
+        choices=("fp32", "bf16"),
+        help="bf16 = bfloat16 autocast around each training step: faster on "
+        "recent CUDA GPUs, slower on most CPUs (see bench/RESULTS.md).",
+        group="Run",
+        advanced=True,
+    )
+    compile: str = param(
+        "off",
+        choices=("off", "on"),
+        help="on = torch.compile the nets (slow first steps while it compiles; "
+        "pays off on long GPU runs).",
+        group="Run",
+        advanced=True,
+    )

@@ -10,8 +10,9 @@ import torch
 from PIL import Image
 
 
-def image_grid(images: torch.Tensor | np.ndarray, nrow: int | None = None, pad: int = 1,
-               min_cell: int = 32) -> Image.Image:
+def image_grid(
+    images: torch.Tensor | np.ndarray, nrow: int | None = None, pad: int = 1, min_cell: int = 32
+) -> Image.Image:
     """(N, C, H, W) in [0, 1] -> one PIL image; small images are upscaled (nearest) to `min_cell`
     pixels."""
     x = torch.as_tensor(images).detach().float().cpu().clamp(0, 1)
@@ -45,8 +46,12 @@ def image_grid_png(images: torch.Tensor | np.ndarray, nrow: int | None = None) -
 REAL_COLOR = "rgba(140, 140, 140, 0.35)"  # real data drawn behind samples, readable on light/dark
 
 
-def compare_curves_figure(curves: list[tuple[str, list[float], list[float]]], key: str,
-                          x_title: str = "step", log_y: bool = False):
+def compare_curves_figure(
+    curves: list[tuple[str, list[float], list[float]]],
+    key: str,
+    x_title: str = "step",
+    log_y: bool = False,
+):
     """Several runs' series of one metric on shared axes: `curves` = [(run label, xs, ys)]."""
     import plotly.graph_objects as go
 
@@ -56,44 +61,78 @@ def compare_curves_figure(curves: list[tuple[str, list[float], list[float]]], ke
         mode = "lines+markers" if len(xs) <= 30 else "lines"
         fig.add_trace(go.Scatter(x=xs, y=ys, mode=mode, name=name))
     fig.update_layout(
-        height=380, margin=dict(l=10, r=10, t=30, b=10), hovermode="x unified",
+        height=380,
+        margin=dict(l=10, r=10, t=30, b=10),
+        hovermode="x unified",
         uirevision=key,  # live redraws keep the user's zoom
         showlegend=True,  # name the run even when only one is drawn
-        xaxis_title=x_title, yaxis_title=key, yaxis_type="log" if log_y else "linear",
+        xaxis_title=x_title,
+        yaxis_title=key,
+        yaxis_type="log" if log_y else "linear",
         legend=dict(orientation="h", yanchor="top", y=-0.18, x=0),
     )
     return fig
 
 
-def points_vs_real_figure(samples: np.ndarray, real: np.ndarray | None = None,
-                          labels: np.ndarray | None = None, class_names: tuple[str, ...] = (),
-                          height: int = 420, color: np.ndarray | None = None,
-                          color_title: str = ""):
+def points_vs_real_figure(
+    samples: np.ndarray,
+    real: np.ndarray | None = None,
+    labels: np.ndarray | None = None,
+    class_names: tuple[str, ...] = (),
+    height: int = 420,
+    color: np.ndarray | None = None,
+    color_title: str = "",
+):
     """2D samples over the real data (grey). `labels` colours samples by class; `color` by a
     continuous value (e.g. a latent coordinate)."""
     import plotly.graph_objects as go
 
     fig = go.Figure()
     if real is not None and len(real):
-        fig.add_trace(go.Scattergl(x=real[:, 0], y=real[:, 1], mode="markers", name="real",
-                                   marker=dict(size=4, color=REAL_COLOR)))
+        fig.add_trace(
+            go.Scattergl(
+                x=real[:, 0],
+                y=real[:, 1],
+                mode="markers",
+                name="real",
+                marker=dict(size=4, color=REAL_COLOR),
+            )
+        )
     s = np.asarray(samples)
     if labels is not None:
         for k in np.unique(labels):
             pick = labels == k
             name = class_names[int(k)] if int(k) < len(class_names) else f"class {int(k)}"
-            fig.add_trace(go.Scattergl(x=s[pick, 0], y=s[pick, 1], mode="markers", name=name,
-                                       marker=dict(size=4)))
+            fig.add_trace(
+                go.Scattergl(
+                    x=s[pick, 0], y=s[pick, 1], mode="markers", name=name, marker=dict(size=4)
+                )
+            )
     elif color is not None:
-        fig.add_trace(go.Scattergl(
-            x=s[:, 0], y=s[:, 1], mode="markers", name="decoded",
-            marker=dict(size=6, color=color, colorscale="Viridis", showscale=True,
-                        colorbar=dict(title=color_title, thickness=12))))
+        fig.add_trace(
+            go.Scattergl(
+                x=s[:, 0],
+                y=s[:, 1],
+                mode="markers",
+                name="decoded",
+                marker=dict(
+                    size=6,
+                    color=color,
+                    colorscale="Viridis",
+                    showscale=True,
+                    colorbar=dict(title=color_title, thickness=12),
+                ),
+            )
+        )
     else:
-        fig.add_trace(go.Scattergl(x=s[:, 0], y=s[:, 1], mode="markers", name="samples",
-                                   marker=dict(size=4)))
-    fig.update_layout(height=height, margin=dict(l=10, r=10, t=10, b=10),
-                      legend=dict(orientation="h", yanchor="bottom", y=1.0, x=0))
+        fig.add_trace(
+            go.Scattergl(x=s[:, 0], y=s[:, 1], mode="markers", name="samples", marker=dict(size=4))
+        )
+    fig.update_layout(
+        height=height,
+        margin=dict(l=10, r=10, t=10, b=10),
+        legend=dict(orientation="h", yanchor="bottom", y=1.0, x=0),
+    )
     fig.update_yaxes(scaleanchor="x", scaleratio=1)  # equal axes: a circle stays a circle
     return fig
 
@@ -109,16 +148,34 @@ def series_overlay_figure(samples: np.ndarray, real: np.ndarray | None = None, h
         r = np.asarray(real)
         r = r[:, :, None] if r.ndim == 2 else r
         for i in range(len(r)):
-            fig.add_trace(go.Scatter(y=r[i, :, 0], mode="lines", name="real",
-                                     line=dict(color=REAL_COLOR, width=2),
-                                     legendgroup="real", showlegend=i == 0))
+            fig.add_trace(
+                go.Scatter(
+                    y=r[i, :, 0],
+                    mode="lines",
+                    name="real",
+                    line=dict(color=REAL_COLOR, width=2),
+                    legendgroup="real",
+                    showlegend=i == 0,
+                )
+            )
     for i in range(len(s)):
         for c in range(s.shape[2]):
-            fig.add_trace(go.Scatter(y=s[i, :, c], mode="lines", name=f"sample {i}",
-                                     line=dict(width=1.5, dash="solid" if c == 0 else "dot"),
-                                     legendgroup=f"s{i}", showlegend=False))
-    fig.update_layout(height=height, margin=dict(l=10, r=10, t=10, b=10),
-                      xaxis_title="t", showlegend=real is not None)
+            fig.add_trace(
+                go.Scatter(
+                    y=s[i, :, c],
+                    mode="lines",
+                    name=f"sample {i}",
+                    line=dict(width=1.5, dash="solid" if c == 0 else "dot"),
+                    legendgroup=f"s{i}",
+                    showlegend=False,
+                )
+            )
+    fig.update_layout(
+        height=height,
+        margin=dict(l=10, r=10, t=10, b=10),
+        xaxis_title="t",
+        showlegend=real is not None,
+    )
     return fig
 
 
@@ -186,11 +243,20 @@ def group_metric_keys(keys) -> dict[str, list[str]]:
     return {g: groups[g] for g in sorted(groups, key=lambda g: (rank[g], g))}
 
 
-def curves_figure(series: dict[str, tuple], *, smoothing: float = 0.0, log_y: bool = False,
-                  floors: dict[str, float] | None = None, labels: dict[str, str] | None = None,
-                  subplots: bool = False, uirevision: str = "curves", height: int = 300,
-                  max_points: int = CURVE_POINTS, webgl: bool = False,
-                  marks: list[tuple[float, str]] | None = None):
+def curves_figure(
+    series: dict[str, tuple],
+    *,
+    smoothing: float = 0.0,
+    log_y: bool = False,
+    floors: dict[str, float] | None = None,
+    labels: dict[str, str] | None = None,
+    subplots: bool = False,
+    uirevision: str = "curves",
+    height: int = 300,
+    max_points: int = CURVE_POINTS,
+    webgl: bool = False,
+    marks: list[tuple[float, str]] | None = None,
+):
     """One metric group: `series` = {key: (steps, values)}. With `smoothing` > 0 the raw curve is
     drawn faint behind its EMA. `subplots` gives each key its own y axis (quality metrics have
     different scales); `floors` (key -> real-vs-real value) are dashed reference lines; `marks`
@@ -211,9 +277,14 @@ def curves_figure(series: dict[str, tuple], *, smoothing: float = 0.0, log_y: bo
     if subplots and len(keys) > 1:
         cols = 2
         rows = math.ceil(len(keys) / cols)
-        fig = make_subplots(rows=rows, cols=cols, shared_xaxes=False, vertical_spacing=0.14,
-                            horizontal_spacing=0.1,
-                            subplot_titles=[labels.get(k, k) for k in keys])
+        fig = make_subplots(
+            rows=rows,
+            cols=cols,
+            shared_xaxes=False,
+            vertical_spacing=0.14,
+            horizontal_spacing=0.1,
+            subplot_titles=[labels.get(k, k) for k in keys],
+        )
         height = max(height, 190 * rows)
     else:
         fig = go.Figure()
@@ -225,33 +296,68 @@ def curves_figure(series: dict[str, tuple], *, smoothing: float = 0.0, log_y: bo
         name = labels.get(key, key)
         if smoothing > 0 and len(values) > 1:
             xs, ys = thin_minmax(steps, values, max_points)
-            fig.add_trace(Trace(x=xs, y=ys, mode="lines", name=name, legendgroup=key,
-                                       showlegend=False, hoverinfo="skip", opacity=0.25,
-                                       line=dict(color=color, width=1)), **pos)
+            fig.add_trace(
+                Trace(
+                    x=xs,
+                    y=ys,
+                    mode="lines",
+                    name=name,
+                    legendgroup=key,
+                    showlegend=False,
+                    hoverinfo="skip",
+                    opacity=0.25,
+                    line=dict(color=color, width=1),
+                ),
+                **pos,
+            )
             xs, ys = thin_minmax(steps, ema(values, smoothing), max_points)
         else:
             xs, ys = thin_minmax(steps, values, max_points)
         mode = "lines" if len(xs) > 1 else "markers"
-        fig.add_trace(Trace(x=xs, y=ys, mode=mode, name=name, legendgroup=key,
-                                   line=dict(color=color, width=2), marker=dict(color=color)),
-                      **pos)
+        fig.add_trace(
+            Trace(
+                x=xs,
+                y=ys,
+                mode=mode,
+                name=name,
+                legendgroup=key,
+                line=dict(color=color, width=2),
+                marker=dict(color=color),
+            ),
+            **pos,
+        )
         floor_key = "floor/" + key.split("/", 1)[-1]
         if floor_key in floors and len(xs):
-            fig.add_trace(Trace(x=[float(xs[0]), float(xs[-1])],
-                                       y=[floors[floor_key]] * 2, mode="lines",
-                                       name=f"{name} (real vs real)", showlegend=False,
-                                       line=dict(color=color, width=1, dash="dash")), **pos)
-    fig.update_layout(height=height, margin=dict(l=10, r=10, t=30 if subplots else 10, b=10),
-                      uirevision=uirevision, hovermode="x unified",
-                      showlegend=not (subplots and len(keys) > 1),
-                      legend=dict(orientation="h", yanchor="bottom", y=1.0, x=0))
+            fig.add_trace(
+                Trace(
+                    x=[float(xs[0]), float(xs[-1])],
+                    y=[floors[floor_key]] * 2,
+                    mode="lines",
+                    name=f"{name} (real vs real)",
+                    showlegend=False,
+                    line=dict(color=color, width=1, dash="dash"),
+                ),
+                **pos,
+            )
+    fig.update_layout(
+        height=height,
+        margin=dict(l=10, r=10, t=30 if subplots else 10, b=10),
+        uirevision=uirevision,
+        hovermode="x unified",
+        showlegend=not (subplots and len(keys) > 1),
+        legend=dict(orientation="h", yanchor="bottom", y=1.0, x=0),
+    )
     fig.update_yaxes(type="log" if log_y else "linear")
     fig.update_xaxes(title_text=None)
     for x, text in marks or []:
         where = dict(row="all", col="all") if subplots and len(keys) > 1 else {}
-        fig.add_vline(x=x, line=dict(color="rgba(90, 90, 90, 0.7)", width=1, dash="dot"),
-                      annotation=dict(text=text, font=dict(size=10), textangle=-90),
-                      annotation_position="top left", **where)
+        fig.add_vline(
+            x=x,
+            line=dict(color="rgba(90, 90, 90, 0.7)", width=1, dash="dot"),
+            annotation=dict(text=text, font=dict(size=10), textangle=-90),
+            annotation_position="top left",
+            **where,
+        )
     return fig
 
 
@@ -272,9 +378,14 @@ def padded_range(a: np.ndarray, pad: float = 0.15) -> list[float]:
     return [lo - pad * span, hi + pad * span]
 
 
-def live_points_figure(samples: np.ndarray | None, real: np.ndarray | None,
-                       class_names: tuple[str, ...] = (), real_labels: np.ndarray | None = None,
-                       uirevision: str = "points", height: int = 420):
+def live_points_figure(
+    samples: np.ndarray | None,
+    real: np.ndarray | None,
+    class_names: tuple[str, ...] = (),
+    real_labels: np.ndarray | None = None,
+    uirevision: str = "points",
+    height: int = 420,
+):
     """Generated 2D points over the real ones, with axes fixed by the real data (the view does not
     jump as the generator moves). Samples of shape (n, 3) carry a class label in column 2."""
     import plotly.graph_objects as go
@@ -285,11 +396,25 @@ def live_points_figure(samples: np.ndarray | None, real: np.ndarray | None,
             for k in np.unique(real_labels):
                 pick = real_labels == k
                 name = class_names[int(k)] if int(k) < len(class_names) else f"class {int(k)}"
-                fig.add_trace(go.Scattergl(x=real[pick, 0], y=real[pick, 1], mode="markers",
-                                           name=name, marker=dict(size=3)))
+                fig.add_trace(
+                    go.Scattergl(
+                        x=real[pick, 0],
+                        y=real[pick, 1],
+                        mode="markers",
+                        name=name,
+                        marker=dict(size=3),
+                    )
+                )
         else:
-            fig.add_trace(go.Scattergl(x=real[:, 0], y=real[:, 1], mode="markers", name="real",
-                                       marker=dict(size=4, color=REAL_COLOR)))
+            fig.add_trace(
+                go.Scattergl(
+                    x=real[:, 0],
+                    y=real[:, 1],
+                    mode="markers",
+                    name="real",
+                    marker=dict(size=4, color=REAL_COLOR),
+                )
+            )
     if samples is not None and len(samples):
         s = np.asarray(samples, dtype=np.float32)
         if s.shape[1] >= 3:
@@ -297,24 +422,47 @@ def live_points_figure(samples: np.ndarray | None, real: np.ndarray | None,
             for k in np.unique(labels):
                 pick = labels == k
                 name = class_names[k] if k < len(class_names) else f"class {k}"
-                fig.add_trace(go.Scattergl(x=s[pick, 0], y=s[pick, 1], mode="markers",
-                                           name=f"generated: {name}", marker=dict(size=4)))
+                fig.add_trace(
+                    go.Scattergl(
+                        x=s[pick, 0],
+                        y=s[pick, 1],
+                        mode="markers",
+                        name=f"generated: {name}",
+                        marker=dict(size=4),
+                    )
+                )
         else:
-            fig.add_trace(go.Scattergl(x=s[:, 0], y=s[:, 1], mode="markers", name="generated",
-                                       marker=dict(size=4, color="#EF553B", opacity=0.7)))
+            fig.add_trace(
+                go.Scattergl(
+                    x=s[:, 0],
+                    y=s[:, 1],
+                    mode="markers",
+                    name="generated",
+                    marker=dict(size=4, color="#EF553B", opacity=0.7),
+                )
+            )
     ref = real if real is not None and len(real) else samples
     if ref is not None and len(ref):
         fig.update_xaxes(range=padded_range(ref[:, 0]))
         fig.update_yaxes(range=padded_range(ref[:, 1]))
     fig.update_yaxes(scaleanchor="x", scaleratio=1)  # a circle stays a circle
-    fig.update_layout(height=height, margin=dict(l=10, r=10, t=10, b=10), uirevision=uirevision,
-                      showlegend=len(fig.data) <= 6,  # many classes: the colours say enough
-                      legend=dict(orientation="h", yanchor="bottom", y=1.0, x=0))
+    fig.update_layout(
+        height=height,
+        margin=dict(l=10, r=10, t=10, b=10),
+        uirevision=uirevision,
+        showlegend=len(fig.data) <= 6,  # many classes: the colours say enough
+        legend=dict(orientation="h", yanchor="bottom", y=1.0, x=0),
+    )
     return fig
 
 
-def live_series_figure(samples: np.ndarray | None, real: np.ndarray | None, n_show: int = 6,
-                       uirevision: str = "series", height: int = 360):
+def live_series_figure(
+    samples: np.ndarray | None,
+    real: np.ndarray | None,
+    n_show: int = 6,
+    uirevision: str = "series",
+    height: int = 360,
+):
     """A few generated series (colours) over a few real ones (grey), one panel per channel
     (at most 3): (n, T, C) arrays. Short lines: SVG (see curves_figure)."""
     import plotly.graph_objects as go
@@ -325,8 +473,11 @@ def live_series_figure(samples: np.ndarray | None, real: np.ndarray | None, n_sh
     if not arrays:
         return go.Figure()
     n_ch = min(3, arrays[0].shape[2] if arrays[0].ndim == 3 else 1)
-    fig = make_subplots(rows=n_ch, cols=1, shared_xaxes=True, vertical_spacing=0.06) \
-        if n_ch > 1 else go.Figure()
+    fig = (
+        make_subplots(rows=n_ch, cols=1, shared_xaxes=True, vertical_spacing=0.06)
+        if n_ch > 1
+        else go.Figure()
+    )
     for name, arr in (("real", real), ("generated", samples)):
         if arr is None or not len(arr):
             continue
@@ -337,10 +488,21 @@ def live_series_figure(samples: np.ndarray | None, real: np.ndarray | None, n_sh
                 grey = name == "real" and samples is not None  # alone (a preview): colours
                 color = REAL_COLOR if grey else qualitative.Plotly[i % 10]
                 pos = dict(row=c + 1, col=1) if n_ch > 1 else {}
-                fig.add_trace(go.Scatter(
-                    y=a[i, :, c], mode="lines", name=name, legendgroup=name,
-                    showlegend=(i == 0 and c == 0),
-                    line=dict(color=color, width=2.5 if grey else 1.8)), **pos)
-    fig.update_layout(height=height, margin=dict(l=10, r=10, t=10, b=10), uirevision=uirevision,
-                      legend=dict(orientation="h", yanchor="bottom", y=1.0, x=0))
+                fig.add_trace(
+                    go.Scatter(
+                        y=a[i, :, c],
+                        mode="lines",
+                        name=name,
+                        legendgroup=name,
+                        showlegend=(i == 0 and c == 0),
+                        line=dict(color=color, width=2.5 if grey else 1.8),
+                    ),
+                    **pos,
+                )
+    fig.update_layout(
+        height=height,
+        margin=dict(l=10, r=10, t=10, b=10),
+        uirevision=uirevision,
+        legend=dict(orientation="h", yanchor="bottom", y=1.0, x=0),
+    )
     return fig

@@ -8,10 +8,13 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_library_does_not_import_streamlit():
-    code = ("import sys, genlab.runs, genlab.methods, genlab.data, genlab.metrics, genlab.cli, "
-            "genlab.viz; print('streamlit' in sys.modules)")
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
-                         check=True)
+    code = (
+        "import sys, genlab.runs, genlab.methods, genlab.data, genlab.metrics, genlab.cli, "
+        "genlab.viz; print('streamlit' in sys.modules)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+    )
     assert out.stdout.strip() == "False"
 
 

@@ -74,7 +74,8 @@ def generated_points(page) -> list[float]:
 
 def curve_dtypes(page) -> set[str]:
     """How the loss curves' y values came over the wire (plotly typed arrays: 'f4' = float32)."""
-    return set(page.evaluate("""() => {
+    return set(
+        page.evaluate("""() => {
         const out = [];
         for (const el of document.querySelectorAll('.js-plotly-plot')) {
             for (const tr of (el.data || [])) {
@@ -82,7 +83,8 @@ def curve_dtypes(page) -> set[str]:
             }
         }
         return out;
-    }"""))
+    }""")
+    )
 
 
 def wait_until(pred, timeout: float, every: float = 0.5) -> bool:

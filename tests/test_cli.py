@@ -20,8 +20,14 @@ def cli(*args, cwd=ROOT, env_home=None):
         import os
 
         env = dict(os.environ, GENLAB_HOME=str(env_home))
-    return subprocess.run([sys.executable, "-m", "genlab", *args], cwd=cwd, capture_output=True,
-                          text=True, env=env, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "genlab", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
 
 
 def test_list_json():
@@ -35,8 +41,24 @@ def test_list_json():
 
 def test_train_json_sample_and_resume(tmp_path, capsys):
     runs = tmp_path / "runs"
-    code = main(["train", "gan", "ring8", "--steps", "60", "--seed", "3", "--set", "hidden=32",
-                 "--set", "eval_every=0", "--runs-dir", str(runs), "--json"])
+    code = main(
+        [
+            "train",
+            "gan",
+            "ring8",
+            "--steps",
+            "60",
+            "--seed",
+            "3",
+            "--set",
+            "hidden=32",
+            "--set",
+            "eval_every=0",
+            "--runs-dir",
+            str(runs),
+            "--json",
+        ]
+    )
     assert code == 0
     res = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert res["status"] == "done" and res["steps"] == 60
@@ -58,14 +80,44 @@ def test_train_json_sample_and_resume(tmp_path, capsys):
 
 def test_sample_text_and_images(tmp_path, capsys):
     runs = tmp_path / "runs"
-    assert main(["train", "lstm", "names", "--steps", "5", "--set", "eval_every=0",
-                 "--runs-dir", str(runs), "--json"]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "lstm",
+                "names",
+                "--steps",
+                "5",
+                "--set",
+                "eval_every=0",
+                "--runs-dir",
+                str(runs),
+                "--json",
+            ]
+        )
+        == 0
+    )
     res = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     out = tmp_path / "names.txt"
     assert main(["sample", res["run_dir"], "--n", "7", "--out", str(out)]) == 0
     assert len(out.read_text().splitlines()) == 7
-    assert main(["train", "cgan", "digits", "--steps", "3", "--set", "eval_every=0",
-                 "--runs-dir", str(runs), "--json"]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "cgan",
+                "digits",
+                "--steps",
+                "3",
+                "--set",
+                "eval_every=0",
+                "--runs-dir",
+                str(runs),
+                "--json",
+            ]
+        )
+        == 0
+    )
     res = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     png = tmp_path / "g.png"
     assert main(["sample", res["run_dir"], "--out", str(png)]) == 0
@@ -75,28 +127,48 @@ def test_sample_text_and_images(tmp_path, capsys):
 def test_train_on_uploaded_file(tmp_path, capsys):
     f = tmp_path / "words.txt"
     f.write_text("\n".join(["alpha", "beta", "gamma", "delta", "epsilon", "zeta"]))
-    assert main(["train", "lstm", "textfile", "--data-file", str(f), "--steps", "4",
-                 "--set", "eval_every=0", "--runs-dir", str(tmp_path / "r"), "--json"]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "lstm",
+                "textfile",
+                "--data-file",
+                str(f),
+                "--steps",
+                "4",
+                "--set",
+                "eval_every=0",
+                "--runs-dir",
+                str(tmp_path / "r"),
+                "--json",
+            ]
+        )
+        == 0
+    )
     res = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert res["status"] == "done"
     # the upload is copied into the run folder so the run is self-contained
     assert (Path(res["run_dir"]) / "data").is_dir()
 
 
-@pytest.mark.parametrize("args,message", [
-    (["train", "gam", "ring8"], "unknown method 'gam'"),
-    (["train", "gan", "ring9"], "unknown dataset 'ring9'"),
-    (["train", "gan", "ring8", "--set", "wat=1"], "unknown parameter 'wat'"),
-    (["train", "gan", "ring8", "--set", "lr_g=-1"], "below the minimum"),
-    (["train", "gan", "ring8", "--set", "loss=magic"], "not one of"),
-    (["train", "gan", "ring8", "--set", "hidden"], "key=value"),
-    (["train", "gan", "names"], "does not support text"),
-    (["train", "cgan", "swissroll"], "needs a dataset with labels"),
-    (["train", "lstm", "textfile", "--data-file", "/nonexistent.txt"], "file not found"),
-    (["train", "lstm", "textfile"], "--data-file"),
-    (["sample", "/tmp"], "not a run folder"),
-    (["resume", "/tmp"], "not a run folder"),
-])
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (["train", "gam", "ring8"], "unknown method 'gam'"),
+        (["train", "gan", "ring9"], "unknown dataset 'ring9'"),
+        (["train", "gan", "ring8", "--set", "wat=1"], "unknown parameter 'wat'"),
+        (["train", "gan", "ring8", "--set", "lr_g=-1"], "below the minimum"),
+        (["train", "gan", "ring8", "--set", "loss=magic"], "not one of"),
+        (["train", "gan", "ring8", "--set", "hidden"], "key=value"),
+        (["train", "gan", "names"], "does not support text"),
+        (["train", "cgan", "swissroll"], "needs a dataset with labels"),
+        (["train", "lstm", "textfile", "--data-file", "/nonexistent.txt"], "file not found"),
+        (["train", "lstm", "textfile"], "--data-file"),
+        (["sample", "/tmp"], "not a run folder"),
+        (["resume", "/tmp"], "not a run folder"),
+    ],
+)
 def test_bad_input_is_one_line_and_nonzero(tmp_path, args, message):
     out = cli(*args, env_home=tmp_path)
     assert out.returncode == 2

@@ -20,11 +20,30 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def start_cli_run(home: Path, *extra: str) -> subprocess.Popen:
     env = dict(os.environ, GENLAB_HOME=str(home), PYTHONUNBUFFERED="1")
-    args = [sys.executable, "-m", "genlab", "train", "gan", "ring8", "--steps", "200000",
-            "--set", "hidden=32", "--set", "checkpoint_every=100", "--set", "log_every=10",
-            "--set", "eval_every=0", "--set", "sample_every=100", *extra]
-    return subprocess.Popen(args, cwd=ROOT, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    args = [
+        sys.executable,
+        "-m",
+        "genlab",
+        "train",
+        "gan",
+        "ring8",
+        "--steps",
+        "200000",
+        "--set",
+        "hidden=32",
+        "--set",
+        "checkpoint_every=100",
+        "--set",
+        "log_every=10",
+        "--set",
+        "eval_every=0",
+        "--set",
+        "sample_every=100",
+        *extra,
+    ]
+    return subprocess.Popen(
+        args, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
 
 
 def wait_for_checkpoint(home: Path, proc: subprocess.Popen, timeout: float = 120) -> Path:

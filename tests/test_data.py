@@ -77,14 +77,17 @@ def test_csv2d_with_header_and_labels(tmp_path):
     assert ds.spec.n_classes == 2 and ds.spec.n_train + ds.spec.n_val == 20
 
 
-@pytest.mark.parametrize("content,message", [
-    (b"", "empty"),
-    (b"1,2\n3,abc\n", "must be numbers"),
-    (b"1,2\n3\n", "expected x,y"),
-    (b"1,2\n3,nan\n", "finite"),
-    (b"\xff\xfe\x00bad", "not UTF-8"),
-    (b"1,2,a\n3,4\n5,6\n", "every row has a label"),
-])
+@pytest.mark.parametrize(
+    "content,message",
+    [
+        (b"", "empty"),
+        (b"1,2\n3,abc\n", "must be numbers"),
+        (b"1,2\n3\n", "expected x,y"),
+        (b"1,2\n3,nan\n", "finite"),
+        (b"\xff\xfe\x00bad", "not UTF-8"),
+        (b"1,2,a\n3,4\n5,6\n", "every row has a label"),
+    ],
+)
 def test_csv2d_bad_files_get_clear_messages(tmp_path, content, message):
     with pytest.raises(ValueError, match=message):
         load_dataset("csv2d", _write(tmp_path, "bad.csv", content))

@@ -20,11 +20,14 @@ def test_defaults_are_safe(monkeypatch):
     assert lim.max_steps == 200_000 and not lim.readonly and lim.admin_password is None
 
 
-@pytest.mark.parametrize("env,values,message", [
-    ("GENLAB_MAX_STEPS", ({}, {"steps": 500}), "GENLAB_MAX_STEPS"),
-    ("GENLAB_MAX_BATCH", ({}, {"batch_size": 500}), "GENLAB_MAX_BATCH"),
-    ("GENLAB_MAX_WIDTH", ({"hidden": 500}, {}), "GENLAB_MAX_WIDTH"),
-])
+@pytest.mark.parametrize(
+    "env,values,message",
+    [
+        ("GENLAB_MAX_STEPS", ({}, {"steps": 500}), "GENLAB_MAX_STEPS"),
+        ("GENLAB_MAX_BATCH", ({}, {"batch_size": 500}), "GENLAB_MAX_BATCH"),
+        ("GENLAB_MAX_WIDTH", ({"hidden": 500}, {}), "GENLAB_MAX_WIDTH"),
+    ],
+)
 def test_limits_refuse_a_run(monkeypatch, store, env, values, message):
     monkeypatch.setenv(env, "100")
     with pytest.raises(ValueError, match=message):

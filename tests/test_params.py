@@ -30,8 +30,12 @@ def test_all_problems_in_one_error():
     with pytest.raises(ValueError) as e:
         params.build(TrainConfig, {"steps": 0, "batch_size": "big", "nope": 1, "device": "tpu"})
     msg = str(e.value)
-    for part in ("steps=0 is below the minimum 1", "batch_size='big' must be an integer",
-                 "unknown parameter 'nope'", "device='tpu' is not one of auto, cpu, cuda, mps"):
+    for part in (
+        "steps=0 is below the minimum 1",
+        "batch_size='big' must be an integer",
+        "unknown parameter 'nope'",
+        "device='tpu' is not one of auto, cpu, cuda, mps",
+    ):
         assert part in msg
 
 
@@ -56,8 +60,9 @@ def test_parse_value_types():
 
 def test_split_overrides_routes_by_declaration():
     gan = METHODS["gan"].Config
-    found, unknown = params.split_overrides({"lr_g": "0.001", "steps": "10", "zzz": "1"},
-                                            gan, TrainConfig)
+    found, unknown = params.split_overrides(
+        {"lr_g": "0.001", "steps": "10", "zzz": "1"}, gan, TrainConfig
+    )
     assert found == [{"lr_g": 0.001}, {"steps": 10}]
     assert unknown == ["zzz"]
 

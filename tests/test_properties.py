@@ -51,12 +51,20 @@ def test_random_configs_run_or_fail_cleanly(method, tmp_path_factory):
     load_dataset(dataset)
     outcomes = {"ran": 0, "refused": 0}
 
-    @settings(max_examples=15, deadline=None,
-              suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+    @settings(
+        max_examples=15,
+        deadline=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+    )
     @given(values=config_strategy(method), batch=st.sampled_from([8, 16, 24, 24, 7]))
     def check(values, batch):
-        train = {"steps": 2, "batch_size": batch, "eval_every": 0, "checkpoint_every": 0,
-                 "device": "cpu"}
+        train = {
+            "steps": 2,
+            "batch_size": batch,
+            "eval_every": 0,
+            "checkpoint_every": 0,
+            "device": "cpu",
+        }
         try:
             run = Run(method, dataset, values, train, store=store)
         except ValueError as e:

@@ -80,8 +80,15 @@ def toy_method():
 
 
 def toy_run(store, steps=200, **cfg):
-    train = {"steps": steps, "batch_size": 8, "log_every": 10, "sample_every": 50,
-             "eval_every": 0, "checkpoint_every": 50, "device": "cpu"}
+    train = {
+        "steps": steps,
+        "batch_size": 8,
+        "log_every": 10,
+        "sample_every": 50,
+        "eval_every": 0,
+        "checkpoint_every": 50,
+        "device": "cpu",
+    }
     return Run("toy", "ring8", cfg, train, store=store)
 
 
@@ -275,8 +282,7 @@ def test_lr_schedule_scales_from_the_configured_rate(store):
     assert lr_factor("step", 0, 100) == 1.0 and lr_factor("step", 70, 100) == 0.2
     assert lr_factor("step", 90, 100) == 0.05 and lr_factor("constant", 99, 100) == 1.0
     assert abs(lr_factor("cosine", 100, 100) - 0.05) < 1e-9
-    train = {"steps": 100, "batch_size": 8, "eval_every": 0, "lr_schedule": "step",
-             "device": "cpu"}
+    train = {"steps": 100, "batch_size": 8, "eval_every": 0, "lr_schedule": "step", "device": "cpu"}
     run = Run("toy", "ring8", {"lr": 0.1}, train, store=store).start()
     run.join(30)
     group = run.method.optimizers["model"].param_groups[0]

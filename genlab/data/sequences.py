@@ -29,10 +29,17 @@ def sines() -> Dataset:
     amp = 0.3 + 0.6 * torch.rand(n, generator=g)
     t = torch.arange(T) / T
     x = amp[:, None] * torch.sin(2 * math.pi * freq[:, None] * t + phase[:, None])  # (N, T)
-    return make_dataset("sines", "sequences", x[:, :, None], y,
-                        class_names=("low", "mid", "high"), loc=0.0, scale=0.6,
-                        description="3,000 sine waves of length 32: random frequency (3 bands, "
-                        "the classes), phase and amplitude 0.3-0.9")
+    return make_dataset(
+        "sines",
+        "sequences",
+        x[:, :, None],
+        y,
+        class_names=("low", "mid", "high"),
+        loc=0.0,
+        scale=0.6,
+        description="3,000 sine waves of length 32: random frequency (3 bands, "
+        "the classes), phase and amplitude 0.3-0.9",
+    )
 
 
 def parse_series_csv(data: bytes, name: str = "seriescsv") -> Dataset:
@@ -49,8 +56,10 @@ def parse_series_csv(data: bytes, name: str = "seriescsv") -> Dataset:
     values = []
     for i, r in enumerate(rows, 1):
         if len(r) != length:
-            raise ValueError(f"row {i} has {len(r)} values but row 1 has {length}: "
-                             "every series must have the same length")
+            raise ValueError(
+                f"row {i} has {len(r)} values but row 1 has {length}: "
+                "every series must have the same length"
+            )
         try:
             v = [float(c) for c in r]
         except ValueError:
@@ -63,12 +72,24 @@ def parse_series_csv(data: bytes, name: str = "seriescsv") -> Dataset:
         raise ValueError(f"series length {length} is outside 4..{MAX_LENGTH}")
     x = torch.tensor(values, dtype=torch.float32)[:, :, None]  # (N, T, 1)
     loc, scale = float(x.mean()), float(x.std()) or 1.0
-    return make_dataset(name, "sequences", x, None, loc=loc, scale=scale,
-                        description=f"your {len(x)} series of length {length}")
+    return make_dataset(
+        name,
+        "sequences",
+        x,
+        None,
+        loc=loc,
+        scale=scale,
+        description=f"your {len(x)} series of length {length}",
+    )
 
 
-@register("seriescsv", "sequences", "Your series (CSV, one per row)", upload=True,
-          file_types=("csv", "txt"))
+@register(
+    "seriescsv",
+    "sequences",
+    "Your series (CSV, one per row)",
+    upload=True,
+    file_types=("csv", "txt"),
+)
 def seriescsv(data_file: str, cfg=None) -> Dataset:
     return parse_series_csv(read_upload(data_file))
 

@@ -27,8 +27,10 @@ def encode_items(items: list[str], name: str, description: str) -> Dataset:
         raise ValueError(f"{len(items)} lines is over the limit of {MAX_ITEMS}")
     too_long = [s for s in items if len(s) > MAX_CHARS]
     if too_long:
-        raise ValueError(f"{len(too_long)} lines are longer than {MAX_CHARS} characters, "
-                         f"e.g. {too_long[0][:30]!r}...: one line is one item, like a name")
+        raise ValueError(
+            f"{len(too_long)} lines are longer than {MAX_CHARS} characters, "
+            f"e.g. {too_long[0][:30]!r}...: one line is one item, like a name"
+        )
     chars = sorted(set("".join(items)) - {END})
     if len(chars) + 1 > MAX_VOCAB:
         raise ValueError(f"{len(chars)} distinct characters is over the limit of {MAX_VOCAB - 1}")
@@ -83,7 +85,8 @@ def parse_text(data: bytes, name: str = "textfile") -> Dataset:
     return encode_items(items, name, f"your {len(items)} lines of text")
 
 
-@register("textfile", "text", "Your text (one item per line)", upload=True,
-          file_types=("txt", "csv"))
+@register(
+    "textfile", "text", "Your text (one item per line)", upload=True, file_types=("txt", "csv")
+)
 def textfile(data_file: str, cfg=None) -> Dataset:
     return parse_text(read_upload(data_file))

@@ -77,7 +77,10 @@ class Method(nn.Module):
 
     @torch.no_grad()
     def sample(
-        self, n: int, y: torch.Tensor | None = None, generator: torch.Generator | None = None,
+        self,
+        n: int,
+        y: torch.Tensor | None = None,
+        generator: torch.Generator | None = None,
         **opts: Any,
     ) -> torch.Tensor:
         """`n` samples in data space: points (n, 2), images (n, C, H, W) in [0, 1], sequences
@@ -144,11 +147,12 @@ class Method(nn.Module):
         """Raise one ValueError naming every problem of this (config, data) pair."""
         probs = []
         if spec.kind not in cls.supports:
-            probs.append(f"method {cls.name!r} does not support {spec.kind} data "
-                         f"(it supports: {', '.join(cls.supports)})")
+            probs.append(
+                f"method {cls.name!r} does not support {spec.kind} data "
+                f"(it supports: {', '.join(cls.supports)})"
+            )
         elif cls.conditional and not spec.labelled:
-            probs.append(f"method {cls.name!r} needs a dataset with labels; "
-                         f"{spec.name!r} has none")
+            probs.append(f"method {cls.name!r} needs a dataset with labels; {spec.name!r} has none")
         else:
             probs += cls.problems(cfg, train, spec)
         if probs:
@@ -229,7 +233,7 @@ class Method(nn.Module):
     def restore(self, tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> None:
         if meta.get("method") != self.name:
             raise ValueError(f"checkpoint is from method {meta.get('method')!r}, not {self.name!r}")
-        model = {k[len("model/"):]: v for k, v in tensors.items() if k.startswith("model/")}
+        model = {k[len("model/") :]: v for k, v in tensors.items() if k.startswith("model/")}
         try:
             self.load_state_dict(model, strict=True)
         except RuntimeError as e:
@@ -245,7 +249,7 @@ class Method(nn.Module):
             prefix = f"opt/{name}/"
             for k, v in tensors.items():
                 if k.startswith(prefix):
-                    idx, key = k[len(prefix):].split("/", 1)
+                    idx, key = k[len(prefix) :].split("/", 1)
                     state.setdefault(int(idx), {})[key] = v.to(self.device) if key != "step" else v
             opt.load_state_dict({"state": state, "param_groups": om["param_groups"]})
         if "rng/generator" in tensors:

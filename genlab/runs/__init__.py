@@ -5,5 +5,16 @@ from genlab.runs.registry import REGISTRY, RunRegistry
 from genlab.runs.run import ENDED, STATES, Run, RunSnapshot
 from genlab.runs.store import RunDir, RunStore, genlab_home
 
-__all__ = ["ENDED", "REGISTRY", "STATES", "Run", "RunDir", "RunRegistry", "RunSnapshot",
-           "RunStore", "build_method", "genlab_home", "resolve_device"]
+__all__ = [
+    "ENDED",
+    "REGISTRY",
+    "STATES",
+    "Run",
+    "RunDir",
+    "RunRegistry",
+    "RunSnapshot",
+    "RunStore",
+    "build_method",
+    "genlab_home",
+    "resolve_device",
+]

@@ -95,7 +95,6 @@ class RunRegistry:
             if run is not None and run.id not in self._active and run not in self._queue:
                 del self._runs[run_id]
 
-
     def shutdown(self, timeout: float = 10.0) -> None:
         """Stop every live run (each checkpoints where it got to) and wait for them, up to
         `timeout` seconds in all. Runs at interpreter exit, so SIGTERM to the server or the CLI

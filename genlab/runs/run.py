@@ -81,13 +81,16 @@ DELAYS_S = (0.0, 0.01, 0.05, 0.2)  # the live view's "slow motion" choices (seco
 def scaled_lrs(method: str, method_config: dict[str, Any], factor: float) -> dict[str, float]:
     """Every learning-rate hyperparameter of `method` (a float whose name starts with "lr": lr,
     lr_g, lr_d) from `method_config`, times `factor`: the overrides for a gentler resume."""
-    if isinstance(factor, bool) or not isinstance(factor, (int, float)) or not (
-        math.isfinite(factor) and factor > 0
+    if (
+        isinstance(factor, bool)
+        or not isinstance(factor, (int, float))
+        or not (math.isfinite(factor) and factor > 0)
     ):
         raise ValueError(f"learning-rate factor must be a positive number, got {factor!r}")
     cls = method_class(method)
-    keys = [p.name for p in params.describe(cls.Config)
-            if p.name.startswith("lr") and p.type is float]
+    keys = [
+        p.name for p in params.describe(cls.Config) if p.name.startswith("lr") and p.type is float
+    ]
     if not keys:
         raise ValueError(f"method {method!r} has no learning-rate hyperparameter")
     return {k: float(method_config[k]) * factor for k in keys}
@@ -204,9 +207,13 @@ class Run:
         return str(dst)
 
     @classmethod
-    def from_dir(cls, path: str | Path, steps: int | None = None,
-                 store: RunStore | None = None,
-                 method_overrides: dict[str, Any] | None = None) -> Run:
+    def from_dir(
+        cls,
+        path: str | Path,
+        steps: int | None = None,
+        store: RunStore | None = None,
+        method_overrides: dict[str, Any] | None = None,
+    ) -> Run:
         """A run that continues a saved one from its last checkpoint (same folder).
 
         `method_overrides` changes live hyperparameters (e.g. a lower learning rate after a
@@ -226,17 +233,31 @@ class Run:
             live = {p.name for p in params.describe(method_class(info["method"]).Config) if p.live}
             bad = sorted(set(method_overrides) - live)
             if bad:
-                raise ValueError(f"{', '.join(bad)} cannot change on resume (live hyperparameters "
-                                 f"can: {', '.join(sorted(live))})")
+                raise ValueError(
+                    f"{', '.join(bad)} cannot change on resume (live hyperparameters "
+                    f"can: {', '.join(sorted(live))})"
+                )
             changes = {k: v for k, v in method_overrides.items() if values.get(k) != v}
             values.update(changes)
             step = int(read_json(d.ckpt_dir / "last.json").get("step", 0))
-            info = {**info, "live_changes": [*info.get("live_changes", []),
-                                             *({"step": step, "key": k, "value": v}
-                                               for k, v in changes.items())]}
-        return cls(info["method"], info["dataset"], values, train_values,
-                   data_file=info.get("data_file"), data_options=info.get("data_options"),
-                   store=store, run_id=info["id"], _resume=info)
+            info = {
+                **info,
+                "live_changes": [
+                    *info.get("live_changes", []),
+                    *({"step": step, "key": k, "value": v} for k, v in changes.items()),
+                ],
+            }
+        return cls(
+            info["method"],
+            info["dataset"],
+            values,
+            train_values,
+            data_file=info.get("data_file"),
+            data_options=info.get("data_options"),
+            store=store,
+            run_id=info["id"],
+            _resume=info,
+        )
 
     # ----- the info file -----------------------------------------------------------------------
     def info(self) -> dict[str, Any]:
@@ -355,8 +376,9 @@ class Run:
         live = [p.name for p in params.describe(cls.Config) if p.live]
         bad = [k for k in changes if k not in live]
         if bad:
-            raise ValueError(f"{', '.join(bad)} cannot change while a run is live "
-                             f"(live: {', '.join(live)})")
+            raise ValueError(
+                f"{', '.join(bad)} cannot change while a run is live (live: {', '.join(live)})"
+            )
         new = params.build(cls.Config, changes, base=self.cfg)
         cls.check(new, self.train, self.data.spec)
         with self._lock:
@@ -379,8 +401,11 @@ class Run:
 
     def elapsed_s(self) -> float:
         t = self._train_started
-        return self._elapsed_before + (time.time() - t if t is not None and
-                                       self._status == "running" else 0.0) + self._banked
+        return (
+            self._elapsed_before
+            + (time.time() - t if t is not None and self._status == "running" else 0.0)
+            + self._banked
+        )
 
     def snapshot(self) -> RunSnapshot:
         with self._lock:
@@ -388,12 +413,22 @@ class Run:
             remaining = self.train.steps - self._step
             eta = remaining / sps if sps > 0 and self._status == "running" else None
             return RunSnapshot(
-                id=self.id, method=self.method_name, dataset=self.dataset_name,
-                status=self._status, step=self._step, steps=self.train.steps, steps_per_s=sps,
-                eta_s=eta, elapsed_s=self.elapsed_s(), last=self.history.last(),
-                history_version=self.history.version, n_snapshots=len(self.snapshots),
-                latest=self.snapshots[-1] if self.snapshots else None, error=self._error,
-                live_changes=list(self.live_changes), device=str(self.device),
+                id=self.id,
+                method=self.method_name,
+                dataset=self.dataset_name,
+                status=self._status,
+                step=self._step,
+                steps=self.train.steps,
+                steps_per_s=sps,
+                eta_s=eta,
+                elapsed_s=self.elapsed_s(),
+                last=self.history.last(),
+                history_version=self.history.version,
+                n_snapshots=len(self.snapshots),
+                latest=self.snapshots[-1] if self.snapshots else None,
+                error=self._error,
+                live_changes=list(self.live_changes),
+                device=str(self.device),
             )
 
     # ----- the worker --------------------------------------------------------------------------
@@ -433,8 +468,10 @@ class Run:
         try:
             self._train()
         except torch.OutOfMemoryError:
-            self._fail("out of memory: try a smaller batch_size or a smaller model "
-                       "(hidden, layers, latent_dim)")
+            self._fail(
+                "out of memory: try a smaller batch_size or a smaller model "
+                "(hidden, layers, latent_dim)"
+            )
         except MemoryError:
             self._fail("out of host memory: try a smaller batch_size or a smaller model")
         except Exception as e:  # one run's failure must not take down the app or other runs
@@ -456,16 +493,25 @@ class Run:
             m.restore(tensors, meta)
             # the optimisers' saved param groups hold the checkpoint's learning rates; the config
             # may name newer ones (a resume with a lower lr, a live change after the checkpoint)
-            m.apply_live({p.name: getattr(self.cfg, p.name) for p in params.describe(type(self.cfg))
-                          if p.live and p.name.startswith("lr")})
+            m.apply_live(
+                {
+                    p.name: getattr(self.cfg, p.name)
+                    for p in params.describe(type(self.cfg))
+                    if p.live and p.name.startswith("lr")
+                }
+            )
             self.dir.truncate_metrics(m.step)
             for row in self.dir.read_metrics():
-                self.history.append(row["step"], row.get("t", 0.0),
-                                    {k: v for k, v in row.items() if k not in ("step", "t")})
+                self.history.append(
+                    row["step"],
+                    row.get("t", 0.0),
+                    {k: v for k, v in row.items() if k not in ("step", "t")},
+                )
             for step, path in self.dir.list_samples():
                 if step <= m.step:
-                    self.snapshots.append(SampleSnapshot(step, self.data.spec.kind,
-                                                         RunDir.load_sample(path)))
+                    self.snapshots.append(
+                        SampleSnapshot(step, self.data.spec.kind, RunDir.load_sample(path))
+                    )
             with self._lock:
                 self._step = m.step
         return m
@@ -527,15 +573,18 @@ class Run:
                 if bad:
                     shown = ", ".join(f"{k}={v}" for k, v in bad.items())
                     self._flush(pending_rows)
-                    self._fail(f"diverged: non-finite loss at step {step} (mean over steps "
-                               f"{step - count + 1}-{step}): {shown}. The last good checkpoint "
-                               "is kept; resume it with a lower learning rate.")
+                    self._fail(
+                        f"diverged: non-finite loss at step {step} (mean over steps "
+                        f"{step - count + 1}-{step}): {shown}. The last good checkpoint "
+                        "is kept; resume it with a lower learning rate."
+                    )
                     return
                 now = time.perf_counter()
                 with self._lock:
                     inst = (step - step_last) / max(now - t_last, 1e-9)
-                    self._steps_per_s = inst if self._steps_per_s == 0 else (
-                        0.7 * self._steps_per_s + 0.3 * inst)
+                    self._steps_per_s = (
+                        inst if self._steps_per_s == 0 else (0.7 * self._steps_per_s + 0.3 * inst)
+                    )
                 t_last, step_last = now, step
                 row = {"step": step, "t": round(self.elapsed_s(), 3), **values}
                 self.history.append(step, row["t"], values)

@@ -107,8 +107,11 @@ class RunDir:
     # ----- run.json ------------------------------------------------------------------------
     def read_info(self) -> dict[str, Any]:
         info = read_json(self.run_json)
-        missing = [k for k in ("id", "method", "dataset", "method_config", "train_config", "status")
-                   if k not in info]
+        missing = [
+            k
+            for k in ("id", "method", "dataset", "method_config", "train_config", "status")
+            if k not in info
+        ]
         if missing:
             raise ValueError(f"{self.run_json} is missing {', '.join(missing)}")
         return info
@@ -183,8 +186,10 @@ class RunDir:
             raise ValueError(f"checkpoint tensors are missing in {self.ckpt_dir}")
         blob = path.read_bytes()
         if hashlib.sha256(blob).hexdigest() != meta.get("sha256"):
-            raise ValueError(f"checkpoint in {self.ckpt_dir} is corrupt or does not match its "
-                             "last.json (hash differs)")
+            raise ValueError(
+                f"checkpoint in {self.ckpt_dir} is corrupt or does not match its "
+                "last.json (hash differs)"
+            )
         try:
             tensors = st_load(blob)
         except Exception as e:
@@ -245,8 +250,14 @@ class RunStore:
             try:
                 info = RunDir(p).read_info()
             except ValueError as e:
-                info = {"id": p.name, "status": "corrupt", "error": str(e), "method": "?",
-                        "dataset": "?", "created": 0}
+                info = {
+                    "id": p.name,
+                    "status": "corrupt",
+                    "error": str(e),
+                    "method": "?",
+                    "dataset": "?",
+                    "created": 0,
+                }
             info["dir"] = str(p)
             out.append(info)
         return sorted(out, key=lambda i: i.get("created", 0), reverse=True)

@@ -510,7 +510,10 @@ def executor_select() -> str:
     if not ok:
         st.session_state[EXECUTOR_KEY] = "local"
     choice = st.selectbox(
-        "Executor", EXECUTORS, key=EXECUTOR_KEY, disabled=not ok,
+        "Executor",
+        EXECUTORS,
+        key=EXECUTOR_KEY,
+        disabled=not ok,
         format_func=lambda e: "local (this server)" if e == "local" else f"ray ({ray_address()})",
         help="ray: the run trains on the Ray cluster of GENLAB_RAY_ADDRESS (a local Ray "
         "instance when unset) and is shown here like any other.",

@@ -520,8 +520,14 @@ def _curves_body(run: AnyRun, every: float | None) -> None:
     )
     log_y = c[1].toggle("Log scale", value=False, key="live.log")
     version = run.history.version
-    cache_key = (run.id, version, smoothing, log_y, len(run.snapshot().live_changes),
-                 explain.teaching())
+    cache_key = (
+        run.id,
+        version,
+        smoothing,
+        log_y,
+        len(run.snapshot().live_changes),
+        explain.teaching(),
+    )
     cached = st.session_state.get("genlab.curves")
     if cached is None or cached[0] != cache_key:
         figs = shared(
