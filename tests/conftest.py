@@ -1,8 +1,29 @@
-"""Shared test settings."""
+"""Shared test settings and fixtures."""
 
+import pytest
 import torch
+
+from genlab.runs import Run
 
 # One intra-op thread: the tests start background runs beside the main thread, and OpenMP's
 # spinning threads then fight over the 2 cores (measured here: a classifier that trains in 15 s on
 # one thread took 220 s on two under load). Timing never matters in tests; benchmarks set their own.
 torch.set_num_threads(1)
+
+
+@pytest.fixture
+def home(tmp_path, monkeypatch):
+    """A fresh run store for the test (GENLAB_HOME); a test file may define its own."""
+    monkeypatch.setenv("GENLAB_HOME", str(tmp_path / "runs"))
+    return tmp_path / "runs"
+
+
+@pytest.fixture
+def runs_to_stop():
+    """Runs a test starts go in this list; they are stopped and joined after the test."""
+    started: list[Run] = []
+    yield started
+    for run in started:
+        run.stop()
+    for run in started:
+        run.join(30)

@@ -46,12 +46,6 @@ def wait_for(pred, timeout=60.0, every=0.05) -> bool:
 
 
 @pytest.fixture
-def home(tmp_path, monkeypatch):
-    monkeypatch.setenv("GENLAB_HOME", str(tmp_path / "runs"))
-    return tmp_path / "runs"
-
-
-@pytest.fixture
 def metrics_available(monkeypatch):
     """The runner evaluates at the last step through genlab.metrics.evaluate; while that module
     is being written, stand in an empty evaluation so a run can end `done`."""
@@ -61,16 +55,6 @@ def metrics_available(monkeypatch):
         stub = types.ModuleType("genlab.metrics")
         stub.evaluate = lambda method, data: {}
         monkeypatch.setitem(sys.modules, "genlab.metrics", stub)
-
-
-@pytest.fixture
-def runs_to_stop():
-    started: list[Run] = []
-    yield started
-    for run in started:
-        run.stop()
-    for run in started:
-        run.join(30)
 
 
 def app(**query: str) -> AppTest:

@@ -190,22 +190,6 @@ def test_views_offered_by_capability():
 
 
 # ----- the view copy ----------------------------------------------------------------------------
-@pytest.fixture
-def home(tmp_path, monkeypatch):
-    monkeypatch.setenv("GENLAB_HOME", str(tmp_path / "runs"))
-    return tmp_path / "runs"
-
-
-@pytest.fixture
-def runs_to_stop():
-    started: list[Run] = []
-    yield started
-    for run in started:
-        run.stop()
-    for run in started:
-        run.join(30)
-
-
 def _run(runs_to_stop, method, dataset, steps=30) -> Run:
     run = Run(method, dataset, TINY[method], {**QUICK, "steps": steps}).start()
     runs_to_stop.append(run)

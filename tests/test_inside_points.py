@@ -54,22 +54,6 @@ def ring8():
     return load_dataset("ring8")
 
 
-@pytest.fixture
-def home(tmp_path, monkeypatch):
-    monkeypatch.setenv("GENLAB_HOME", str(tmp_path / "runs"))
-    return tmp_path / "runs"
-
-
-@pytest.fixture
-def runs_to_stop():
-    started: list[Run] = []
-    yield started
-    for run in started:
-        run.stop()
-    for run in started:
-        run.join(30)
-
-
 def method(name: str, spec, **values):
     train = train_config(name, {"batch_size": 32})
     return build_method(name, {**TINY, **values}, train, spec).eval()

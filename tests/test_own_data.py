@@ -88,12 +88,6 @@ def test_canvas_figure_has_a_clickable_grid_first():
 
 
 # ----- the Train page ---------------------------------------------------------------------------
-@pytest.fixture
-def home(tmp_path, monkeypatch):
-    monkeypatch.setenv("GENLAB_HOME", str(tmp_path / "runs"))
-    return tmp_path / "runs"
-
-
 def _select(at: AppTest, selection: dict) -> AppTest:
     """What the browser sends after a click or a box on the canvas (on_select="rerun")."""
     key = f"draw.canvas.{at.session_state[od.CANVAS]}"
