@@ -99,6 +99,8 @@ def test_sampling_temperature_top_k_and_prefix():
     assert torch.equal(m.sample(6, generator=g(), temperature=1.0, top_k=1), greedy)
     # a tiny temperature is greedy in the limit
     assert torch.equal(m.sample(6, generator=g(), temperature=1e-4), greedy)
+    # ... also where logits / temperature would overflow to inf (found by hypothesis)
+    assert torch.equal(m.sample(6, generator=g(), temperature=4e-140), greedy)
     # greedy follows the model's argmax at every position
     probs = m.next_char_probs(greedy[:1])[0]  # (L-1, V)
     row = greedy[0]

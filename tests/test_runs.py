@@ -176,6 +176,20 @@ def test_validation_happens_before_any_thread(store):
         Run("toy", "ring9", {}, {}, store=store)
 
 
+def test_a_repeated_generated_id_draws_another(store, monkeypatch):
+    """Two runs started in the same second may draw the same id: the second draws again."""
+    import genlab.runs.run as run_mod
+
+    ids = iter(["same-id", "same-id", "other-id"])
+    monkeypatch.setattr(run_mod, "new_run_id", lambda method, dataset: next(ids))
+    first = Run("toy", "ring8", {}, {"steps": 1}, store=store)
+    second = Run("toy", "ring8", {}, {"steps": 1}, store=store)
+    assert (first.id, second.id) == ("same-id", "other-id")
+    assert second.dir.path.name == "other-id" and second.dir.path.is_dir()
+    with pytest.raises(FileExistsError):  # an id the caller chose is never silently replaced
+        Run("toy", "ring8", {}, {"steps": 1}, store=store, run_id="same-id")
+
+
 def test_live_knob_change_is_recorded(store):
     run = toy_run(store, steps=100_000, delay=0.001).start()
     assert wait_for(lambda: run.snapshot().step > 5)

@@ -29,6 +29,7 @@ from genlab.methods.base import Method, register
 from genlab.params import param
 
 PAD = -1
+GREEDY_BELOW = 1e-3  # a smaller temperature overflows logits / temp; its limit is greedy anyway
 NAMES = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")  # torch.nn.LSTM's, per layer k: _l{k}
 
 
@@ -134,7 +135,7 @@ class LSTMConfig:
         high=5.0,
         live=True,
         group="Sampling",
-        help="Divides the logits (text) or scales the noise (sequences); 0 = greedy.",
+        help="Divides the logits (text) or scales the noise (sequences); under 0.001 = greedy.",
     )
     top_k: int = param(
         0,
@@ -322,7 +323,7 @@ class LSTM(Method):
         logits = logits[:, -1]  # (n, V)
         done = torch.zeros(n, dtype=torch.bool, device=self.device)
         for t in range(1 + len(pre), L - 1):
-            if temp == 0 or top_k == 1:
+            if temp < GREEDY_BELOW or top_k == 1:
                 nxt = logits.argmax(-1)  # (n,) greedy: the limit temperature -> 0
             else:
                 logits = logits / temp

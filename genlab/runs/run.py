@@ -97,7 +97,7 @@ def scaled_lrs(method: str, method_config: dict[str, Any], factor: float) -> dic
 
 
 def new_run_id(method: str, dataset: str) -> str:
-    return f"{time.strftime('%Y%m%d-%H%M%S')}-{method}-{dataset}-{secrets.token_hex(2)}"
+    return f"{time.strftime('%Y%m%d-%H%M%S')}-{method}-{dataset}-{secrets.token_hex(3)}"
 
 
 def versions() -> dict[str, str]:
@@ -174,7 +174,15 @@ class Run:
         self.created = time.time()
 
         if _resume is None:
-            self.dir.path.mkdir(parents=True, exist_ok=False)
+            for _ in range(100):  # a generated id may repeat within one second: draw another
+                try:
+                    self.dir.path.mkdir(parents=True, exist_ok=False)
+                    break
+                except FileExistsError:
+                    if run_id is not None:
+                        raise
+                    self.id = new_run_id(method, dataset)
+                    self.dir = self.store.run_dir(self.id)
             self.data_file = self._keep_upload(data_file)
         else:
             self.data_file = data_file
