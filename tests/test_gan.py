@@ -212,3 +212,65 @@ def test_cgan_needs_labels_and_samples_balanced_classes():
     with pytest.raises(ValueError, match="needs the labels"):
         m.train_step(ds.batch(16, m.generator)[0])
     assert m.sample(20).shape == (20, 1, 8, 8)
+
+
+def _aux_logits(m, x):
+    """The auxiliary classifier's logits (n, K) for items x, one per sample of each pack."""
+    k = m.cfg.pack
+    h = m.D.phi(pack(m.to_model(x), k))
+    return m.D.aux(h).reshape(len(x), m.spec.n_classes)
+
+
+def test_cgan_aux_classifier_loss_is_the_cross_entropy_of_each_packed_sample():
+    m, ds, _ = _build("cgan", "digits", hidden=32, pack=2)
+    x, y = ds.x_train[:8], ds.y_train[:8]
+    scores, loss = m._aux_loss(m.to_model(x), y)
+    assert scores.shape == (4,)
+    want = torch.nn.functional.cross_entropy(_aux_logits(m, x), y)
+    assert torch.allclose(loss, want)
+    # each sample is scored against its own label: swapping the labels within packs changes it
+    y_swapped = y.reshape(4, 2).flip(1).reshape(8)
+    if not torch.equal(y_swapped, y):
+        assert not torch.allclose(m._aux_loss(m.to_model(x), y_swapped)[1], loss)
+
+
+def test_cgan_aux_weight_adds_the_terms_and_zero_turns_them_off():
+    m, ds, train = _build("cgan", "digits", hidden=32)
+    x, y = ds.batch(16, m.generator)
+    out = m.train_step(x, y)
+    assert {"loss/aux_d", "loss/aux_g"} <= set(out)
+    m.set_live(aux_weight=0.0)
+    before = m.D.aux.weight.detach().clone()
+    out = m.train_step(x, y)
+    assert not {"loss/aux_d", "loss/aux_g"} & set(out)
+    assert torch.equal(before, m.D.aux.weight)  # no gradient reaches the head
+
+
+def test_cgan_aux_classifier_learns_the_real_classes():
+    """300 steps on digits (batch 64, width 64): D's auxiliary head classifies held-out real
+    digits (measured 0.856; chance 0.10)."""
+    m, ds, train = _build("cgan", "digits", batch_size=64, hidden=64)
+    _train(m, ds, train, 300)
+    with torch.no_grad():
+        acc = float((_aux_logits(m, ds.x_val).argmax(1) == ds.y_val).float().mean())
+    assert acc > 0.8, acc
+
+
+def test_cgan_checkpoint_from_before_the_aux_head_resumes():
+    m, ds, train = _build("cgan", "digits", hidden=32)
+    _train(m, ds, train, 3)
+    tensors, meta = m.checkpoint()
+    n_old = len(list(m.D.parameters())) - 2  # the head's weight and bias came last
+    head = ("model/D.aux.", f"opt/d/{n_old}/", f"opt/d/{n_old + 1}/")
+    old = {k: v for k, v in tensors.items() if not k.startswith(head)}
+    meta["optimizers"]["d"]["param_groups"][0]["params"] = list(range(n_old))
+    meta["optimizers"]["d"]["state"] = {
+        i: s for i, s in meta["optimizers"]["d"]["state"].items() if int(i) < n_old
+    }
+    fresh, _, _ = _build("cgan", "digits", hidden=32)
+    fresh.restore(old, meta)
+    g_old, g_new = m.G.state_dict(), fresh.G.state_dict()
+    assert all(torch.equal(g_old[k], g_new[k]) for k in g_old)
+    x, y = ds.batch(16, fresh.generator)
+    out = fresh.train_step(x, y)  # the optimiser takes the head's parameters too
+    assert math.isfinite(float(out["loss/aux_d"]))

@@ -144,3 +144,63 @@ def test_vae_learns_digits():
     assert before > 40
     assert after["eval/nelbo"] < 23.0, after
     assert after["eval/kl"] > 1.5, after  # the latent code carries information
+
+
+def test_grey_level_images_default_to_the_gaussian_likelihood():
+    from genlab.methods.vae import VAE
+
+    digits, mnist = load_dataset("digits").spec, load_dataset("mnist").spec
+    assert not digits.near_binary and mnist.near_binary
+    assert VAE.defaults_for(digits) == {"likelihood": "gaussian"}
+    assert VAE.defaults_for(mnist) == {} and VAE.defaults_for(load_dataset("moons").spec) == {}
+
+
+def _trained_gmm_vae(steps: int = 40):
+    m, ds = _vae("digits", hidden=32, latent_dim=3, gmm_components=4)
+    for step in range(steps):
+        m.step = step
+        m.train_step(ds.batch(32, m.generator)[0])
+    return m, ds
+
+
+def test_gmm_sampler_fits_the_banked_posterior_means():
+    m, _ = _vae("digits", hidden=32, latent_dim=3, gmm_components=4)
+    assert m.latent_mixture() is None  # nothing banked: samples come from the prior
+    m, _ = _trained_gmm_vae(steps=40)  # 40 x 32 = 1,280 means banked
+    assert int(m.mu_seen) == 1280
+    mix = m.latent_mixture()
+    assert mix is not None and mix.means.shape == (4, 3)
+    assert m.latent_mixture() is mix  # cached until the bank changes
+    # the mixture is a density of the posterior means: it rates them above prior draws
+    banked = m.mu_bank[: int(m.mu_seen)]
+    prior = torch.randn(1000, 3, generator=torch.Generator().manual_seed(0)) * banked.std(0) * 3
+    assert float(mix.log_prob(banked).mean()) > float(mix.log_prob(prior).mean())
+    # the samples decode z drawn from the mixture
+    g = torch.Generator().manual_seed(5)
+    z = mix.sample(6, generator=torch.Generator().manual_seed(5))
+    assert torch.allclose(m.sample(6, generator=g), m.decode(z))
+
+
+def test_bank_is_a_ring_buffer_and_survives_a_checkpoint():
+    m, _ = _trained_gmm_vae(steps=70)  # 2,240 means: the ring has wrapped
+    assert int(m.mu_seen) == 70 * 32 and m.mu_bank.shape == (m.BANK, 3)
+    tensors, meta = m.checkpoint()
+    fresh, _ = _vae("digits", hidden=32, latent_dim=3, gmm_components=4)
+    fresh.restore(tensors, meta)
+    assert torch.equal(fresh.mu_bank, m.mu_bank) and int(fresh.mu_seen) == int(m.mu_seen)
+    g1, g2 = torch.Generator().manual_seed(1), torch.Generator().manual_seed(1)
+    assert torch.allclose(fresh.sample(8, generator=g1), m.sample(8, generator=g2))
+    # a checkpoint written before the bank existed loads, and samples from the prior
+    old = {k: v for k, v in tensors.items() if "mu_bank" not in k and "mu_seen" not in k}
+    older, _ = _vae("digits", hidden=32, latent_dim=3, gmm_components=4)
+    older.restore(old, meta)
+    assert int(older.mu_seen) == 0 and older.latent_mixture() is None
+    assert older.sample(3).shape == (3, 1, 8, 8)
+
+
+def test_prior_sampler_ignores_the_bank():
+    m, _ = _trained_gmm_vae(steps=10)
+    m.set_live(sampler="prior")
+    g = torch.Generator().manual_seed(4)
+    z = torch.randn(5, 3, generator=torch.Generator().manual_seed(4))
+    assert torch.allclose(m.sample(5, generator=g), m.decode(z))

@@ -34,6 +34,7 @@ class DataSpec:
     scale: float = 1.0
     modes: tuple[tuple[float, float], ...] = ()  # 2D mixtures: mode centres, for the metrics
     mode_std: float = 0.0
+    near_binary: bool = False  # images: >= 85% of pixels within 0.1 of 0 or 1 (Bernoulli data)
     description: str = ""
 
     def to_dict(self) -> dict[str, Any]:
@@ -144,6 +145,9 @@ def split(
     return x[train], x[val], ys[0], ys[1]
 
 
+NEAR, NEAR_BINARY_SHARE = 0.1, 0.85  # mnist: 91% of pixels near 0 or 1; digits: 65%
+
+
 def make_dataset(
     name: str,
     kind: str,
@@ -157,6 +161,9 @@ def make_dataset(
 ) -> Dataset:
     x_train, x_val, y_train, y_val = split(x, y, val_frac)
     n_classes = len(class_names) if y is not None else 0
+    if kind == "images" and "near_binary" not in spec_kw:
+        near = ((x_train < NEAR) | (x_train > 1 - NEAR)).float().mean()
+        spec_kw["near_binary"] = bool(near >= NEAR_BINARY_SHARE)
     spec = DataSpec(
         name=name,
         kind=kind,

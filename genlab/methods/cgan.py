@@ -7,15 +7,29 @@ Why projection rather than concatenating y to D's input: the label enters at D's
 inner product with D's features, so D cannot ignore it, and it was shown to condition markedly more
 strongly (class accuracy of samples) than input concatenation; it also needs no label-shaped input
 channels for conv nets. With packing, D sees the pack's one-hot labels concatenated.
+
+On top of the projection, an auxiliary classifier on D's features (AC-GAN, Odena et al. 2017,
+eq. 2-3): D minimises the cross-entropy of the real images' classes, G that of its samples'
+requested classes, each weighted by `aux_weight`. D learns it from real images only; the original
+AC-GAN also trains D to classify G's samples, which would let D learn classes from features no
+real image has. It trades diversity for class fidelity; measured after 5,000
+steps, seed 0 (share of samples the dataset classifier puts in the requested class / FD):
+    aux_weight   mnist           digits
+    0            0.901 / 8.2     0.979 / 5.5
+    0.3          0.949 / 8.3     0.989 / 9.7    (the default)
+    0.5          0.959 / 10.5    0.996 / 23.9
+    1.0          0.938 / 13.9    0.993 / 18.0
 """
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 from typing import Any
 
 import torch
 import torch.nn.functional as F
+from torch import Tensor
 
 from genlab.methods.base import register
 from genlab.methods.gan import GAN, GANConfig
@@ -26,6 +40,15 @@ from genlab.params import param
 @dataclass(frozen=True)
 class CGANConfig(GANConfig):
     emb_dim: int = param(16, low=1, high=256, help="Size of the label embedding G receives.")
+    aux_weight: float = param(
+        0.3,
+        low=0.0,
+        high=10.0,
+        live=True,
+        group="Loss",
+        help="AC-GAN: weight of an auxiliary classifier on D's features (D learns real classes, "
+        "G makes samples of the asked class); 0 = projection only.",
+    )
 
 
 @register
@@ -45,6 +68,28 @@ class CGAN(GAN):
         onehot = F.one_hot(c, self.spec.n_classes).to(x.dtype)  # (B, K)
         k = self.cfg.pack
         return self.D(pack(x, k), pack(onehot, k))  # (B/pack,)
+
+    def _aux_loss(self, x: Tensor, c: Tensor | None) -> tuple[Tensor, Tensor | None]:
+        if self.cfg.aux_weight <= 0:
+            return self._d(x, c), None
+        onehot = F.one_hot(c, self.spec.n_classes).to(x.dtype)  # (B, K)
+        k = self.cfg.pack
+        scores, logits = self.D(pack(x, k), pack(onehot, k), with_aux=True)  # (B/k,), (B/k, kK)
+        logits = logits.reshape(len(x), self.spec.n_classes)  # (B, K): the pack's k samples
+        return scores, F.cross_entropy(logits, c)
+
+    def restore(self, tensors: dict[str, Tensor], meta: dict[str, Any]) -> None:
+        if "model/D.aux.weight" not in tensors:
+            # a checkpoint from before the auxiliary classifier: keep the head's fresh weights,
+            # and give D's optimiser the head's parameters (registered last, so the last
+            # indices) with no Adam state yet
+            tensors = dict(tensors)
+            for name, value in self.D.aux.state_dict().items():
+                tensors[f"model/D.aux.{name}"] = value.detach().cpu()
+            meta = copy.deepcopy(meta)
+            (group,) = meta["optimizers"]["d"]["param_groups"]
+            group["params"] = list(range(len(list(self.D.parameters()))))
+        super().restore(tensors, meta)
 
     @torch.no_grad()
     def sample(

@@ -216,7 +216,12 @@ class GAN(Method):
             cfg.latent_dim, spec.shape, n_classes=k, emb_dim=getattr(cfg, "emb_dim", 0), **nets
         )
         self.D = Discriminator(
-            spec.shape, pack=cfg.pack, norm=cfg.d_norm, n_cond=cfg.pack * k, **nets
+            spec.shape,
+            pack=cfg.pack,
+            norm=cfg.d_norm,
+            n_cond=cfg.pack * k,
+            n_aux=cfg.pack * k if self.conditional else 0,
+            **nets,
         )
         # The averaged G is a submodule, so it is in state_dict and survives checkpoints.
         self.G_ema = copy.deepcopy(self.G).requires_grad_(False) if cfg.ema > 0 else None
@@ -259,6 +264,11 @@ class GAN(Method):
         """D's raw score per pack of `pack` consecutive samples."""
         return self.D(pack(x, self.cfg.pack), None)  # (B/pack,)
 
+    def _aux_loss(self, x: torch.Tensor, c: torch.Tensor | None) -> tuple[torch.Tensor, Any]:
+        """(D's scores (B/pack,), the auxiliary classifier's loss on x or None): only a
+        conditional GAN with aux_weight > 0 has the second (cgan.py)."""
+        return self._d(x, c), None
+
     # ----- one step ----------------------------------------------------------------------------
     def train_step(
         self,
@@ -281,8 +291,11 @@ class GAN(Method):
                 x_fake = self.G(self.noise(n, cfg.latent_dim), c)  # (B, *shape)
             if cfg.r1_gamma > 0:
                 x_real.requires_grad_(True)
-            r, f = self._d(x_real, c), self._d(x_fake, c)
+            (r, aux_real), f = self._aux_loss(x_real, c), self._d(x_fake, c)
             loss_d = d_loss(cfg.loss, r, f)
+            if aux_real is not None:  # AC-GAN: D also learns the real images' classes
+                out["loss/aux_d"] = aux_real
+                loss_d = loss_d + cfg.aux_weight * aux_real
             if cfg.r1_gamma > 0:
                 # R1 (Mescheder et al. 2018, eq. 9): gamma/2 E ||grad_x D(x)||^2 on real data.
                 out["loss/r1"] = grad_sq_norm(r, x_real).mean()
@@ -310,7 +323,11 @@ class GAN(Method):
         if run_g:
             # ===== G phase: minimise g_loss(D(G(z))) =====
             x_fake = self.G(self.noise(n, cfg.latent_dim), c)  # (B, *shape)
-            loss_g = g_loss(cfg.loss, self._d(x_fake, c))
+            f_g, aux_fake = self._aux_loss(x_fake, c)
+            loss_g = g_loss(cfg.loss, f_g)
+            if aux_fake is not None:  # AC-GAN: G's samples should be classified as asked
+                out["loss/aux_g"] = aux_fake
+                loss_g = loss_g + cfg.aux_weight * aux_fake
             opt_g.zero_grad(set_to_none=True)
             loss_g.backward()
             opt_g.step()

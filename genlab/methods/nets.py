@@ -107,7 +107,8 @@ class Discriminator(nn.Module):
 
     D(x, c) = head(phi(x)) + <embed(c), phi(x)> with the second term only for a conditional GAN:
     the projection discriminator (Miyato & Koyama 2018, eq. 3); `c` is the one-hot labels of the
-    pack, concatenated. `norm`: none | spectral (Miyato et al. 2018) | layer."""
+    pack, concatenated. `n_aux` > 0 adds AC-GAN's class logits aux(phi(x)) for each sample of
+    the pack. `norm`: none | spectral (Miyato et al. 2018) | layer."""
 
     def __init__(
         self,
@@ -120,6 +121,7 @@ class Discriminator(nn.Module):
         pack: int = 1,
         norm: str = "none",
         n_cond: int = 0,
+        n_aux: int = 0,
     ):
         super().__init__()
         sn = norm == "spectral"
@@ -160,10 +162,15 @@ class Discriminator(nn.Module):
             n_feat = width[-1] * size * size
         self.head = lin(n_feat, 1)
         self.embed = lin(n_cond, n_feat, bias=False) if n_cond else None
+        # AC-GAN's auxiliary classifier (Odena et al. 2017): n_aux = pack * classes logits
+        self.aux = lin(n_feat, n_aux) if n_aux else None
 
-    def forward(self, x, c=None):
+    def forward(self, x, c=None, with_aux: bool = False):
+        """Scores (B/pack,); with_aux: also the auxiliary class logits (B/pack, n_aux)."""
         h = self.phi(x)  # (B/pack, F)
         out = self.head(h).squeeze(1)  # (B/pack,)
         if self.embed is not None:
             out = out + (self.embed(c) * h).sum(1)
+        if with_aux:
+            return out, self.aux(h)
         return out
