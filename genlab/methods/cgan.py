@@ -16,7 +16,8 @@ real image has. It trades diversity for class fidelity; measured after 5,000
 steps, seed 0 (share of samples the dataset classifier puts in the requested class / FD):
     aux_weight   mnist           digits
     0            0.901 / 8.2     0.979 / 5.5
-    0.3          0.949 / 8.3     0.989 / 9.7    (the default)
+    0.3          0.949 / 8.3     0.989 / 9.7    (the default; 10,000 steps, the default on
+                                                 images: 0.953 / 7.6, 0.996 / 4.4)
     0.5          0.959 / 10.5    0.996 / 23.9
     1.0          0.938 / 13.9    0.993 / 18.0
 """
@@ -58,6 +59,15 @@ class CGAN(GAN):
     conditional = True
     Config = CGANConfig
     description = "A GAN whose G and D both see the class label: ask it for a given class."
+
+    @classmethod
+    def defaults_for(cls, spec: Any) -> dict[str, Any]:
+        out = super().defaults_for(spec)
+        if spec.kind == "images":
+            # 10,000 steps rather than 5,000 (aux_weight 0.3, seed 0): mnist class accuracy
+            # 0.949 -> 0.953, FD 8.3 -> 7.6; digits 0.989 -> 0.996, FD 9.7 -> 4.4
+            out["steps"] = 10000
+        return out
 
     def _cond(self, y: torch.Tensor | None) -> torch.Tensor:
         if y is None:
