@@ -1,4 +1,5 @@
-"""Recurrent GAN: per-step discriminator loss, n_critic, label conditioning, and a learning test."""
+"""Recurrent GAN: per-step discriminator loss, G's noise modes, the bidirectional D, n_critic,
+label conditioning, and a learning test."""
 
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ def _rgan(seed: int = 0, batch_size: int = 16, **values):
 def test_d_loss_is_averaged_over_every_step():
     """loss/d is the non-saturating loss of D's logit at each of the T steps, averaged over batch
     and steps, with G fed one fresh noise vector per step (recomputed here from the same RNG)."""
-    m, ds = _rgan()
+    m, ds = _rgan(noise="step", d_arch="lstm", n_critic=1)  # Esteban 2017's RGAN
     x, _ = ds.batch(16, torch.Generator().manual_seed(0))
     g = torch.Generator().set_state(m.generator.get_state())
     T, C = ds.spec.shape
@@ -42,6 +43,49 @@ def test_d_loss_is_averaged_over_every_step():
     assert 0 < float(out["d/real"]) < 1 and 0 < float(out["d/fake"]) < 1
 
 
+@pytest.mark.parametrize("noise, width", [("step", 8), ("series", 8), ("series+step", 16)])
+def test_noise_modes_feed_g(noise, width):
+    """G's input (B, T, width): the series part is one vector repeated at every step, the step
+    part a fresh vector per step; both are N(0, I) from the run's generator. A series vector
+    also sets G's initial LSTM state; with step noise G starts from zeros."""
+    m, _ = _rgan(noise=noise)
+    seen = []
+    m.G.rnn.register_forward_hook(lambda mod, inp, out: seen.append(inp))
+    x = m.sample(6, generator=torch.Generator().manual_seed(3))
+    ((z, state),) = seen
+    if noise == "step":
+        assert state is None and m.G.init is None
+    else:
+        h0, c0 = state
+        assert h0.shape == c0.shape == (1, 6, 16) and h0.abs().max() < 1
+    assert z.shape == (6, m.T, width) and x.shape == (6, m.T, 1)
+    series = z[..., :8] if noise != "step" else None
+    step = z[..., -8:] if noise != "series" else None
+    if series is not None:
+        assert torch.equal(series, series[:, :1].expand_as(series))  # constant over the steps
+    if step is not None:
+        assert (step[:, 1:] != step[:, :-1]).all()  # fresh at every step
+    assert 0.8 < float(z.std()) < 1.2
+
+
+def test_bilstm_d_sees_the_future_lstm_d_does_not():
+    """d_arch=bilstm: changing the last step of a series moves D's logit at the first step; the
+    forwards-only LSTM's logit at step t depends on steps 1..t only. Both give (B, T) logits and
+    the per-step critic view. (Short series: at init an LSTM forgets within ~20 steps, below
+    float32's resolution.)"""
+    x, _ = load_dataset("sines").batch(4, torch.Generator().manual_seed(0))
+    x = x[:, :6]  # (4, 6, 1)
+    x2 = x.clone()
+    x2[:, -1] += 1.0
+    for arch, moves in (("bilstm", True), ("lstm", False)):
+        m, _ = _rgan(d_arch=arch)
+        a, b = m.critic(x), m.critic(x2)  # (4, 6) P(real) per step
+        assert a.shape == (4, 6) and ((0 < a) & (a < 1)).all()
+        assert (not torch.equal(a[:, 0], b[:, 0])) == moves
+        assert not torch.equal(a[:, -1], b[:, -1])
+        assert m.D.head.in_features == (32 if arch == "bilstm" else 16)
+
+
 def test_n_critic_and_live_knobs():
     m, ds = _rgan(n_critic=3)
     x, _ = ds.batch(16, m.generator)
@@ -55,8 +99,9 @@ def test_n_critic_and_live_knobs():
     assert all(torch.isfinite(v) for v in out.values())
 
 
-def test_label_conditioning():
-    m, ds = _rgan(condition="label")
+@pytest.mark.parametrize("noise, d_arch", [("series", "bilstm"), ("series+step", "lstm")])
+def test_label_conditioning(noise, d_arch):
+    m, ds = _rgan(condition="label", noise=noise, d_arch=d_arch)
     assert m.G.emb is not None and m.D.emb is not None
     x, y = ds.batch(16, m.generator)
     m.train_step(x, y)
@@ -83,11 +128,12 @@ def _stats(x: torch.Tensor) -> torch.Tensor:
 
 @pytest.mark.slow
 def test_rgan_learns_sine_statistics():
-    """Seed 0, hidden 32, batch 32, 1,500 steps (~15 s on 2 idle cores). Measured on `sines`:
-    real (mean, std, lag-1 autocorrelation) = (0.00, 0.42, 0.78); generated at init (0.04, 0.02,
-    0.42), distance 0.80; at steps 1300/1400/1500 (-0.03, 0.38, 0.72), (-0.04, 0.38, 0.75),
-    (0.02, 0.40, 0.74), distances 0.11/0.11/0.08. Early training swings (mean -1.3 at step 100),
-    so the assertion averages the last three checkpoints."""
+    """Defaults (series noise, bidirectional D, n_critic 2) at seed 0, hidden 32, batch 32, 1,500
+    steps (44 s on 2 busy cores). Measured on `sines`: real (mean, std, lag-1 autocorrelation) =
+    (0.00, 0.42, 0.78); generated at init (0.02, 0.01, 0.52), distance 0.69; in a copy of this
+    loop that also sampled at step 100 (-0.24, 0.14, 0.76; this shifts g's later draws): at steps
+    1300/1400/1500 (-0.02, 0.47, 0.78), (-0.02, 0.43, 0.76), (0.00, 0.40, 0.78), distances
+    0.07/0.05/0.03. Early training swings, so the assertion averages the last three checkpoints."""
     m, ds = _rgan(batch_size=32, hidden=32)
     real = _stats(ds.x_val)
     g = torch.Generator().manual_seed(5)
@@ -101,5 +147,5 @@ def test_rgan_learns_sine_statistics():
             errs.append((_stats(m.sample(500, generator=g)) - real).abs())
     err = torch.stack(errs).mean(0)  # |Δmean|, |Δstd|, |Δlag1| averaged over the checkpoints
     assert d_init > 0.6
-    assert float(err.sum()) < 0.3 * d_init, (err, d_init)
-    assert float(err[1]) < 0.12 and float(err[2]) < 0.2, err
+    assert float(err.sum()) < 0.2 * d_init, (err, d_init)
+    assert float(err[1]) < 0.1 and float(err[2]) < 0.1, err

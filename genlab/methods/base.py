@@ -46,6 +46,10 @@ class Method(nn.Module):
     # `train_step(x, y, phases=("d",))`, which runs only those phases (the live view's
     # "Train D only" / "Train G only" buttons). Empty: one indivisible update.
     phases: ClassVar[tuple[str, ...]] = ()
+    # Hyperparameters added after runs were saved, with the value that reproduces how those runs
+    # trained (their run.json lacks the key; the new default may build other nets). Read by
+    # `RunDir.read_info`, so resume, sampling and the Generate page all see the old behaviour.
+    legacy_values: ClassVar[dict[str, Any]] = {}
 
     def __init__(self, cfg: Any, spec: DataSpec):
         super().__init__()

@@ -1,12 +1,19 @@
 """Recurrent GAN for real-valued sequences: C-RNN-GAN (Mogren 2016) / RGAN and RCGAN (Esteban et
 al. 2017).
 
-G is an LSTM that reads a noise sequence z_1..z_T (one fresh N(0, I) vector per step) and emits one
-value per step through a linear head: (B, T, latent) -> (B, T, C), in the model's standardised
-space. D is an LSTM that reads a series and gives a logit at EVERY step (Esteban et al. 2017,
-sec. 2.1: "the discriminator ... produces a classification at each time step"); the GAN loss is
-averaged over batch and steps. With `condition=label` (RCGAN, Esteban sec. 2.2) a learned label
-embedding is concatenated to every step's input of both G and D.
+G is an LSTM that reads a noise sequence and emits one value per step through a linear head:
+(B, T, n_z) -> (B, T, C), in the model's standardised space. Its noise (`noise`) is one N(0, I)
+vector per series, fed at every step and mapped to the LSTM's initial state (the default: a sine's
+frequency, phase and amplitude are fixed for the whole series, and fresh noise at every step shows
+through as jagged samples), or Esteban's fresh vector per step, or both concatenated.
+
+D reads a series and gives a logit at EVERY step (Esteban et al. 2017, sec. 2.1: "the
+discriminator ... produces a classification at each time step"); the GAN loss is averaged over
+batch and steps. Esteban's D is a forwards LSTM, so the logit at step t sees steps 1..t only and
+the early steps are judged on almost nothing; the default `d_arch=bilstm` is a bidirectional LSTM
+(as C-RNN-GAN's D), whose per-step logits each see the whole series. With `condition=label`
+(RCGAN, Esteban sec. 2.2) a learned label embedding is concatenated to every step's input of both
+G and D.
 
 The losses are the GAN method's (`genlab.methods.gan.d_loss` / `g_loss`), applied to the (B, T)
 per-step outputs. One `train_step` is `n_critic` D updates (fresh z, the same real batch) then one
@@ -32,27 +39,60 @@ LOSSES = ("nonsaturating", "minimax", "lsgan", "hinge")  # per-step losses (no g
 
 class SeqNet(nn.Module):
     """An LSTM over the steps, a linear head per step; `n_classes` > 0 adds a label embedding
-    concatenated to every step's input."""
+    concatenated to every step's input. `bidirectional` runs a second LSTM backwards in time, so
+    each step's output sees the whole series."""
 
-    def __init__(self, n_in: int, hidden: int, layers: int, n_out: int, n_classes: int = 0):
+    def __init__(
+        self,
+        n_in: int,
+        hidden: int,
+        layers: int,
+        n_out: int,
+        n_classes: int = 0,
+        bidirectional: bool = False,
+        n_init: int = 0,
+    ):
         super().__init__()
+        # n_init > 0: the LSTM's initial state (h_0, c_0) is a linear map of an (B, n_init) input
+        # instead of zeros, so the first steps need no warm-up from a blank state
+        self.init = nn.Linear(n_init, 2 * layers * hidden) if n_init else None
         self.emb = nn.Embedding(n_classes, EMB_DIM) if n_classes else None
-        self.rnn = nn.LSTM(n_in + (EMB_DIM if n_classes else 0), hidden, layers, batch_first=True)
-        self.head = nn.Linear(hidden, n_out)
+        n_in += EMB_DIM if n_classes else 0
+        self.rnn = nn.LSTM(n_in, hidden, layers, batch_first=True, bidirectional=bidirectional)
+        self.head = nn.Linear(hidden * (2 if bidirectional else 1), n_out)
 
-    def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(
+        self, x: torch.Tensor, y: torch.Tensor | None = None, s: torch.Tensor | None = None
+    ) -> torch.Tensor:
         if self.emb is not None:
             e = self.emb(y)[:, None, :].expand(-1, x.shape[1], -1)  # (B, T, E)
             x = torch.cat([x, e], dim=2)  # (B, T, n_in + E)
-        h, _ = self.rnn(x)  # (B, T, H)
+        state = None
+        if self.init is not None and s is not None:
+            hc = self.init(s).view(len(s), 2, self.rnn.num_layers, -1)  # (B, 2, layers, H)
+            h0, c0 = hc.transpose(0, 2).unbind(1)  # each (layers, B, H)
+            state = (torch.tanh(h0).contiguous(), c0.contiguous())  # h lives in (-1, 1)
+        h, _ = self.rnn(x, state)  # (B, T, H)
         return self.head(h)  # (B, T, n_out)
 
 
 @dataclass(frozen=True)
 class RGANConfig:
-    latent_dim: int = param(8, low=1, high=256, help="Size of the noise vector fed at each step.")
+    latent_dim: int = param(8, low=1, high=256, help="Size of G's noise vector(s).")
     hidden: int = param(64, low=8, high=1024, help="LSTM width of G and D.")
     layers: int = param(1, low=1, high=4, help="Stacked LSTM layers in G and D.")
+    noise: str = param(
+        "series",
+        choices=("step", "series", "series+step"),
+        help="G's noise: series = one vector per series, fed at every step and setting G's "
+        "initial state; step = a fresh vector at every step (Esteban 2017); series+step = both.",
+    )
+    d_arch: str = param(
+        "bilstm",
+        choices=("lstm", "bilstm"),
+        help="D's LSTM: lstm = forwards only, step t's logit sees steps 1..t (Esteban 2017); "
+        "bilstm = bidirectional, every step's logit sees the whole series.",
+    )
     condition: str = param(
         "none",
         choices=("none", "label"),
@@ -66,7 +106,7 @@ class RGANConfig:
         help="GAN objective, applied to D's output at every step.",
     )
     n_critic: int = param(
-        1, low=1, high=10, live=True, group="Loss", help="D updates per G update."
+        2, low=1, high=10, live=True, group="Loss", help="D updates per G update."
     )
     lr_g: float = param(
         1e-3,
@@ -94,16 +134,22 @@ class RGAN(Method):
     label = "Recurrent GAN"
     supports = ("sequences",)
     Config = RGANConfig
-    train_defaults = {"batch_size": 64, "steps": 3000}
-    description = "LSTM generator against an LSTM discriminator that judges every step."
+    # the step schedule (lr / 5 at 60%, / 20 at 80%) settles the last oscillations of the game
+    train_defaults = {"batch_size": 64, "steps": 3000, "lr_schedule": "step"}
+    description = (
+        "LSTM generator against a bidirectional LSTM discriminator that judges every step."
+    )
     phases = ("d", "g")
+    legacy_values = {"noise": "step", "d_arch": "lstm"}  # runs saved before these existed
 
     def __init__(self, cfg: RGANConfig, spec: DataSpec):
         super().__init__(cfg, spec)
         self.T, C = spec.shape  # (T, C)
         k = spec.n_classes if cfg.condition == "label" else 0
-        self.G = SeqNet(cfg.latent_dim, cfg.hidden, cfg.layers, C, n_classes=k)
-        self.D = SeqNet(C, cfg.hidden, cfg.layers, 1, n_classes=k)
+        n_z = cfg.latent_dim * (2 if cfg.noise == "series+step" else 1)
+        n_s = cfg.latent_dim if cfg.noise != "step" else 0  # the series vector also sets h_0, c_0
+        self.G = SeqNet(n_z, cfg.hidden, cfg.layers, C, n_classes=k, n_init=n_s)
+        self.D = SeqNet(C, cfg.hidden, cfg.layers, 1, k, bidirectional=cfg.d_arch == "bilstm")
         betas = (0.5, 0.999)  # DCGAN's Adam momentum, usual for GANs
         self.optimizers = {
             "g": torch.optim.Adam(self.G.parameters(), lr=cfg.lr_g, betas=betas),
@@ -125,8 +171,14 @@ class RGAN(Method):
         return self.sample_labels(n) if y is None else y.to(self.device)
 
     def _generate(self, n: int, y: torch.Tensor | None, generator=None) -> torch.Tensor:
-        z = self.noise(n, self.T, self.cfg.latent_dim, generator=generator)  # (n, T, latent)
-        return self.G(z, y)  # (n, T, C), model space
+        cfg, parts, s = self.cfg, [], None
+        if cfg.noise != "step":  # one vector per series: G's initial state, and fed at every step
+            s = self.noise(n, cfg.latent_dim, generator=generator)  # (n, latent)
+            parts.append(s[:, None, :].expand(-1, self.T, -1))  # (n, T, latent)
+        if cfg.noise != "series":
+            parts.append(self.noise(n, self.T, cfg.latent_dim, generator=generator))
+        z = torch.cat(parts, 2)  # (n, T, latent or 2 latent)
+        return self.G(z, y, s)  # (n, T, C), model space
 
     # ----- one step --------------------------------------------------------------------------
     def train_step(

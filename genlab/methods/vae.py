@@ -114,6 +114,7 @@ class VAE(Method):
     description = "Encoder q(z|x) and decoder p(x|z) trained on the evidence lower bound."
     BANK = 2048  # posterior means of the latest training items, for sampler=gmm
     MIN_FIT = 256  # fewer banked means than this: sample from the prior
+    legacy_values = {"sampler": "prior"}  # runs saved before the mixture sampler
 
     @classmethod
     def defaults_for(cls, spec: DataSpec) -> dict[str, Any]:

@@ -114,6 +114,12 @@ class RunDir:
         ]
         if missing:
             raise ValueError(f"{self.run_json} is missing {', '.join(missing)}")
+        from genlab.methods import METHODS
+
+        cls = METHODS.get(info["method"])
+        if cls is not None and cls.legacy_values and isinstance(info["method_config"], dict):
+            # a run saved before these keys existed trained with these values
+            info["method_config"] = {**cls.legacy_values, **info["method_config"]}
         return info
 
     def write_info(self, info: dict[str, Any]) -> None:
