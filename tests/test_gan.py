@@ -276,11 +276,10 @@ def test_cgan_checkpoint_from_before_the_aux_head_resumes():
     assert math.isfinite(float(out["loss/aux_d"]))
 
 
-def test_cgan_trains_10000_steps_on_images_and_keeps_the_gan_point_defaults():
+def test_gans_train_10000_steps_on_images_and_use_a_2d_latent_and_drs_on_points():
     from genlab.methods.cgan import CGAN
     from genlab.methods.gan import GAN
 
-    assert CGAN.defaults_for(load_dataset("digits").spec) == {"steps": 10000}
-    ring8 = load_dataset("ring8").spec
-    assert CGAN.defaults_for(ring8) == GAN.defaults_for(ring8)
-    assert GAN.defaults_for(ring8) == {"latent_dim": 2, "sampler": "drs"}
+    for cls in (GAN, CGAN):
+        assert cls.defaults_for(load_dataset("digits").spec) == {"steps": 10000}
+        assert cls.defaults_for(load_dataset("ring8").spec) == {"latent_dim": 2, "sampler": "drs"}

@@ -3,6 +3,7 @@ per-character probabilities, and a learning test against the bigram baseline."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import pytest
@@ -195,3 +196,14 @@ def test_sequences_train_and_sample_varied_starts():
     assert set(ev) == {"eval/nll", "eval/mse"} and all(math.isfinite(v) for v in ev.values())
     fixed, _ = _build({"noise": "fixed", "noise_std": 0.1}, dataset="sines")
     assert set(fixed.train_step(ds.batch(32, fixed.generator)[0])) == {"loss/mse", "grad/norm"}
+
+
+def test_short_text_lists_train_about_12_epochs():
+    from genlab.methods.lstm import LSTM
+
+    names = load_dataset("names").spec  # 4,647 training names: 12 epochs is under 500 steps
+    assert LSTM.defaults_for(names) == {"steps": 500}
+    assert LSTM.defaults_for(load_dataset("surnames").spec) == {}  # 79,919: the 2,000 default
+    assert LSTM.defaults_for(load_dataset("sines").spec) == {}
+    mid = dataclasses.replace(names, n_train=12_800)  # 12 epochs of batch 128 = 1,200 steps
+    assert LSTM.defaults_for(mid) == {"steps": 1200}

@@ -243,7 +243,11 @@ class GAN(Method):
             if len(spec.modes) > 8:
                 out["steps"] = 20000
             return out
-        # Images keep the declared defaults.
+        if spec.kind == "images":
+            # 10,000 steps rather than 5,000 (seed 0): digits FD 14.75 -> 9.50 (the per-class
+            # PCA-Gaussian baseline scores 14.48); the cgan: mnist class accuracy 0.949 -> 0.953,
+            # digits FD 9.7 -> 4.4 (bench/RESULTS.md)
+            return {"steps": 10000}
         return {}
 
     @classmethod

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -156,6 +157,19 @@ class LSTM(Method):
     train_defaults = {"batch_size": 128, "steps": 2000}
     description = "Autoregressive LSTM: next character (cross-entropy) or next value (Gaussian)."
     BANK = 512  # sequences: first-step values kept to draw sample starts from
+    TEXT_EPOCHS, MIN_STEPS = 12, 500  # text: default length, in passes over the training list
+
+    @classmethod
+    def defaults_for(cls, spec: Any) -> dict[str, Any]:
+        # A short list is memorised long before 2,000 steps. `names` (4,647 training names),
+        # seed 0: held-out nats/char 1.875 / 1.925 / 2.044 and novel samples 72% / 47% / 30%
+        # after 500 / 1,000 / 2,000 steps. So text trains about 12 epochs, within 500-2,000
+        # steps (makemore's names.txt, 28,800 names: 2,000 steps, 1.947 nats, 69% novel).
+        if spec.kind != "text":
+            return {}
+        batch, steps = cls.train_defaults["batch_size"], cls.train_defaults["steps"]
+        fit = max(cls.MIN_STEPS, math.ceil(cls.TEXT_EPOCHS * spec.n_train / batch))
+        return {"steps": fit} if fit < steps else {}
 
     def __init__(self, cfg: LSTMConfig, spec):
         super().__init__(cfg, spec)
