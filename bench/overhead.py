@@ -4,7 +4,10 @@ For each case the same method object type is built twice with the same seed: onc
 `for` loop (index a batch, call train_step, nothing else), once by genlab's Run (background thread,
 pause/stop checks, metric accumulation, logging, sample snapshots, periodic checkpoints). Both time
 the same span of steps (after a warm-up), alternating A/B several times to share the machine's
-noise.
+noise. The bare loop runs with the intra-op thread count genlab's worker uses on CPU
+(`GENLAB_CPU_THREADS`, default 1), so the ratio is the loop's own cost; a second bare figure, in
+the main thread with every core, shows what the worker's thread count gives up (on the 2-core
+test machine a worker thread with 2 threads was slower than with 1, see genlab/limits.py).
 
     python bench/overhead.py [--steps 600] [--repeats 3]
 
@@ -25,6 +28,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from genlab.data import load_dataset  # noqa: E402
+from genlab.limits import cpu_threads  # noqa: E402
 from genlab.runs import Run, RunStore  # noqa: E402
 from genlab.runs.build import build_method, method_config, train_config  # noqa: E402
 
@@ -32,7 +36,8 @@ CASES = [("gan", "ring8", {}), ("gan", "mnist", {}), ("vae", "mnist", {})]
 WARMUP = 50
 
 
-def bare(method: str, dataset: str, values: dict, steps: int) -> float:
+def bare(method: str, dataset: str, values: dict, steps: int, threads: int) -> float:
+    torch.set_num_threads(threads)
     data = load_dataset(dataset)
     # the config Run builds: the method's defaults for this data (Method.defaults_for), then values
     train = train_config(method, {"seed": 0, "device": "cpu"}, data.spec)
@@ -67,22 +72,28 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=600)
     ap.add_argument("--repeats", type=int, default=3)
     args = ap.parse_args()
-    torch.set_num_threads(int(os.environ.get("GENLAB_BENCH_THREADS", torch.get_num_threads())))
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {os.cpu_count()} cpus")
+    every = int(os.environ.get("GENLAB_BENCH_THREADS", torch.get_num_threads()))
+    worker = cpu_threads()
+    print(
+        f"torch {torch.__version__}, {os.cpu_count()} cpus; genlab's worker and the bare loop "
+        f"{worker} thread(s), bare main thread with all cores {every}"
+    )
     ratios = []
     with tempfile.TemporaryDirectory() as home:
         store = RunStore(home)
         for method, dataset, values in CASES:
-            b, g = [], []
+            b, g, a = [], [], []
             for _ in range(args.repeats):
-                b.append(bare(method, dataset, values, args.steps))
+                b.append(bare(method, dataset, values, args.steps, worker))
                 g.append(genlab_loop(method, dataset, values, args.steps, store))
+                a.append(bare(method, dataset, values, args.steps, every))
             # least-contended values: the minimum of each is the least noisy estimate
             r = min(g) / min(b)
             ratios.append(r)
             print(
                 f"{method:>4} on {dataset:<6} bare {min(b) * 1e3:7.2f} ms/step   "
-                f"genlab {min(g) * 1e3:7.2f} ms/step   ratio {r:.3f}"
+                f"genlab {min(g) * 1e3:7.2f} ms/step   ratio {r:.3f}   "
+                f"(bare, {every} threads: {min(a) * 1e3:.2f} ms/step)"
             )
     print(f"overhead: ratio={max(ratios):.3f}")
 

@@ -8,6 +8,7 @@
     GENLAB_MAX_DISK_MB     disk used by the run store; no new run past it      default 5000
     GENLAB_READONLY        1 = visitors watch and sample; no start/stop/delete default 0
     GENLAB_ADMIN_PASSWORD  unlocks control in read-only mode                   default unset
+    GENLAB_CPU_THREADS     torch intra-op threads of each run training on CPU  default 1
 Nothing is ever deleted to make room: past the disk limit a new run is refused with a message.
 """
 
@@ -28,6 +29,14 @@ def _num(name: str, default: float) -> float:
         return float(raw)
     except ValueError:
         raise ValueError(f"environment variable {name}={raw!r} must be a number") from None
+
+
+def cpu_threads() -> int:
+    """Intra-op threads for a run's worker thread on CPU. One by default: OpenMP sets the count
+    per calling thread, and on the 2-core test machine a worker thread with 2 ran 1.6-2x slower
+    per step than the main thread while one thread ran at the main thread's speed (ring8 GAN
+    12.2 -> 6.7 ms, mnist VAE 16.5 -> 10.4 ms; bench/RESULTS.md, "Run-loop overhead")."""
+    return max(1, int(_num("GENLAB_CPU_THREADS", 1)))
 
 
 @dataclass(frozen=True)

@@ -331,3 +331,20 @@ def test_a_run_saved_before_a_new_hyperparameter_resumes_as_it_trained(
     again.start().join(120)
     assert again.status == "done", again.snapshot().error
     assert again.snapshot().step == 6
+
+
+def test_cpu_runs_train_with_GENLAB_CPU_THREADS_in_their_own_thread_only(store, monkeypatch):
+    seen = []
+    step = Toy.train_step
+
+    def spy(self, x, y=None):
+        seen.append(torch.get_num_threads())
+        return step(self, x, y)
+
+    monkeypatch.setattr(Toy, "train_step", spy)
+    monkeypatch.setenv("GENLAB_CPU_THREADS", "2")
+    before = torch.get_num_threads()
+    run = toy_run(store, steps=3).start()
+    assert run.join(60) and run.status == "done"
+    assert set(seen) == {2}
+    assert torch.get_num_threads() == before  # the caller's thread keeps its own count

@@ -109,7 +109,8 @@ def fit_mixture(
         means = (r @ x) / nk[:, None]  # (K, d)
         diff = x[None] - means[:, None]  # (K, n, d)
         if full:
-            cov = torch.einsum("kn,knd,kne->kde", r, diff, diff) / nk[:, None, None] + eps
+            weighted = (r[:, :, None] * diff).transpose(1, 2)  # (K, d, n)
+            cov = torch.bmm(weighted, diff) / nk[:, None, None] + eps  # (K, d, d)
         else:
             cov = torch.diag_embed((r[:, :, None] * diff.pow(2)).sum(1) / nk[:, None]) + eps
         mix = Mixture(nk / nk.sum(), means, torch.linalg.cholesky(cov))

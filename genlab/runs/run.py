@@ -24,7 +24,7 @@ import torch
 import genlab
 from genlab import params
 from genlab.data import Dataset, load_dataset
-from genlab.limits import Limits
+from genlab.limits import Limits, cpu_threads
 from genlab.methods import Method, method_class
 from genlab.runs.build import build_method, method_config, resolve_device, train_config
 from genlab.runs.history import MetricHistory
@@ -474,6 +474,8 @@ class Run:
 
     def _work(self) -> None:
         try:
+            if self.device.type == "cpu":
+                torch.set_num_threads(cpu_threads())  # this thread's count only
             self._train()
         except torch.OutOfMemoryError:
             self._fail(
