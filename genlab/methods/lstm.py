@@ -164,7 +164,7 @@ class LSTM(Method):
         # A short list is memorised long before 2,000 steps. `names` (4,647 training names),
         # seed 0: held-out nats/char 1.875 / 1.925 / 2.044 and novel samples 72% / 47% / 30%
         # after 500 / 1,000 / 2,000 steps. So text trains about 12 epochs, within 500-2,000
-        # steps (makemore's names.txt, 28,800 names: 2,000 steps, 1.947 nats, 69% novel).
+        # steps (makemore's names.txt, 28,830 names: 2,000 steps, 1.947 nats, 69% novel).
         if spec.kind != "text":
             return {}
         batch, steps = cls.train_defaults["batch_size"], cls.train_defaults["steps"]

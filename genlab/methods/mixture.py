@@ -52,7 +52,7 @@ def _component_log_probs(x: torch.Tensor, mix: Mixture) -> torch.Tensor:
 def kmeans(x: torch.Tensor, k: int, generator: torch.Generator, iters: int = 20) -> torch.Tensor:
     """K centres (K, d) of rows x (n, d): k-means++ seeding (Arthur & Vassilvitskii 2007) then
     Lloyd iterations; EM started from them converges to far better mixtures than from random
-    rows (FD of VAE samples on digits 34 -> 15, measured)."""
+    rows (FD of VAE samples on digits, 10 components: 34.2 -> 19.7, measured)."""
     n = len(x)
     centres = x[torch.randint(n, (1,), generator=generator, device=x.device)]  # (1, d)
     d2 = (x - centres[0]).pow(2).sum(1)  # (n,) squared distance to the nearest centre
