@@ -318,6 +318,23 @@ def test_live_page_done(home, runs_to_stop, metrics_available):
     assert not at.exception and at.select_slider(key=f"live.snap.{run.id}").value == kept[0]
 
 
+def test_a_followed_run_that_ends_shows_its_last_snapshot(home, runs_to_stop):
+    """Seen in the browser: the slider stayed on the snapshot before the run's final one."""
+    run = _start(runs_to_stop, steps=100_000, sample_every=5)
+    assert wait_for(lambda: len(run.snapshots) >= 3)
+    at = live_page(run.id)  # following the newest snapshot while the run trains
+    assert at.toggle(key=f"live.follow.{run.id}").value
+    shown = at.select_slider(key=f"live.snap.{run.id}").value
+    assert wait_for(lambda: run.snapshots[-1].step > shown)  # newer snapshots than the page's
+    run.stop()
+    assert wait_for(lambda: run.status == "stopped", 30)
+    at.run()
+    final = [s.step for s in run.snapshots][-1]
+    assert at.select_slider(key=f"live.snap.{run.id}").value == final
+    at.select_slider(key=f"live.snap.{run.id}").set_value(run.snapshots[0].step).run()
+    assert at.select_slider(key=f"live.snap.{run.id}").value == run.snapshots[0].step  # free
+
+
 def test_live_page_failed(home, runs_to_stop, monkeypatch):
     def boom(self, x, y=None):
         raise RuntimeError("boom: the method exploded")

@@ -559,10 +559,14 @@ def _snapshot_choice(run: AnyRun, steps: list[int], live: bool) -> int:
     key = f"live.snap.{run.id}"
     if len(steps) < 2:
         return steps[-1]
-    follow = False
+    follow_key = f"live.follow.{run.id}"
     if live:
-        follow_key = f"live.follow.{run.id}"
         follow = st.toggle("Follow newest", value=True, key=follow_key)
+    else:
+        # a run that ended while followed: show its last snapshot once, then leave the slider free
+        follow = False
+        if st.session_state.pop(follow_key, False):
+            st.session_state[key] = steps[-1]
     if follow or st.session_state.get(key) not in steps:
         st.session_state[key] = steps[-1]
     return st.select_slider(
