@@ -26,28 +26,20 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 from wire_client import WireClient  # bench/wire_client.py
 
 ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--headless",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
+sys.path.insert(0, str(ROOT / "tests"))
+# the browser's path and flags, a free port and the health check: the browser tests' own
+from appserver import CHROMIUM, CHROMIUM_ARGS, free_port, healthy  # noqa: E402
+
 ENDED = ("done", "stopped", "failed", "interrupted")
 WARMUP_STEPS = 200
 
@@ -149,12 +141,6 @@ def child_env(home: Path) -> dict[str, str]:
     }
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def start_server(home: Path, port: int) -> subprocess.Popen:
     env = child_env(home)
     proc = subprocess.Popen(
@@ -178,13 +164,11 @@ def start_server(home: Path, port: int) -> subprocess.Popen:
     )
     t0 = time.time()
     while time.time() - t0 < 120:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2):
-                return proc
-        except OSError:
-            if proc.poll() is not None:
-                raise RuntimeError("the streamlit server exited at start") from None
-            time.sleep(0.5)
+        if healthy(f"http://127.0.0.1:{port}"):
+            return proc
+        if proc.poll() is not None:
+            raise RuntimeError("the streamlit server exited at start")
+        time.sleep(0.5)
     proc.kill()
     raise RuntimeError("the streamlit server did not answer within 120 s")
 
