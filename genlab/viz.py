@@ -46,6 +46,19 @@ def image_grid_png(images: torch.Tensor | np.ndarray, nrow: int | None = None) -
 REAL_COLOR = "rgba(140, 140, 140, 0.35)"  # real data drawn behind samples, readable on light/dark
 
 
+def _real_points_trace(real: np.ndarray):
+    """The real 2D points (n, 2) as one grey marker trace, under the generated ones."""
+    import plotly.graph_objects as go
+
+    return go.Scattergl(
+        x=real[:, 0],
+        y=real[:, 1],
+        mode="markers",
+        name="real",
+        marker=dict(size=4, color=REAL_COLOR),
+    )
+
+
 def compare_curves_figure(
     curves: list[tuple[str, list[float], list[float]]],
     key: str,
@@ -89,15 +102,7 @@ def points_vs_real_figure(
 
     fig = go.Figure()
     if real is not None and len(real):
-        fig.add_trace(
-            go.Scattergl(
-                x=real[:, 0],
-                y=real[:, 1],
-                mode="markers",
-                name="real",
-                marker=dict(size=4, color=REAL_COLOR),
-            )
-        )
+        fig.add_trace(_real_points_trace(real))
     s = np.asarray(samples)
     if labels is not None:
         for k in np.unique(labels):
@@ -406,15 +411,7 @@ def live_points_figure(
                     )
                 )
         else:
-            fig.add_trace(
-                go.Scattergl(
-                    x=real[:, 0],
-                    y=real[:, 1],
-                    mode="markers",
-                    name="real",
-                    marker=dict(size=4, color=REAL_COLOR),
-                )
-            )
+            fig.add_trace(_real_points_trace(real))
     if samples is not None and len(samples):
         s = np.asarray(samples, dtype=np.float32)
         if s.shape[1] >= 3:
