@@ -348,3 +348,19 @@ def test_cpu_runs_train_with_GENLAB_CPU_THREADS_in_their_own_thread_only(store, 
     assert run.join(60) and run.status == "done"
     assert set(seen) == {2}
     assert torch.get_num_threads() == before  # the caller's thread keeps its own count
+
+
+def test_a_non_finite_evaluation_fails_the_run_as_diverged(store):
+    """Found by the random-config test: a VAE at lr 1.0 trained two finite steps, then its
+    held-out KL was inf; the run ended `done` with NaN metrics."""
+    run = Run(
+        "vae",
+        "digits",
+        {"layers": 1, "lr": 1.0},
+        {"steps": 2, "batch_size": 24, "eval_every": 0, "checkpoint_every": 0, "device": "cpu"},
+        store=store,
+    ).start()
+    assert run.join(120)
+    snap = run.snapshot()
+    assert snap.status == "failed"
+    assert "diverged: non-finite evaluation at step 2" in snap.error and "eval/kl=inf" in snap.error

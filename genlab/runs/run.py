@@ -604,7 +604,13 @@ class Run:
             if step % tr.sample_every == 0 or last or step == start + 1:
                 self._snapshot_samples(m, step)
             if (tr.eval_every and step % tr.eval_every == 0) or last:
-                self._evaluate(m, data, step, pending_rows)
+                bad = self._evaluate(m, data, step, pending_rows)
+                if bad:
+                    self._fail(
+                        f"diverged: non-finite evaluation at step {step}: {bad}. The last good "
+                        "checkpoint is kept; resume it with a lower learning rate."
+                    )
+                    return
             if (tr.checkpoint_every and step % tr.checkpoint_every == 0) or last:
                 self._checkpoint(m)
         self._flush(pending_rows)
@@ -646,7 +652,8 @@ class Run:
         with self._lock:
             self.snapshots.append(SampleSnapshot(step, kind, payload))
 
-    def _evaluate(self, m: Method, data: Dataset, step: int, rows: list[dict[str, Any]]) -> None:
+    def _evaluate(self, m: Method, data: Dataset, step: int, rows: list[dict[str, Any]]) -> str:
+        """Evaluate and log; returns the non-finite values ("" when all are finite)."""
         from genlab.metrics import evaluate
 
         m.eval()
@@ -658,6 +665,8 @@ class Run:
             self.history.append(step, self.elapsed_s(), values)
             rows.append({"step": step, "t": round(self.elapsed_s(), 3), **values})
             self._flush(rows)
+        bad = [k for k, v in values.items() if isinstance(v, float) and not math.isfinite(v)]
+        return ", ".join(f"{k}={values[k]}" for k in bad)
 
     def _checkpoint(self, m: Method) -> None:
         tensors, meta = m.checkpoint()
