@@ -7,7 +7,7 @@ import math
 import torch
 from torch.distributions import MultivariateNormal
 
-from genlab.methods.mixture import Mixture, fit_mixture, kmeans
+from genlab.methods.mixture import Mixture, _em, fit_mixture, kmeans
 
 
 def _two_blobs(n: int = 3000, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
@@ -77,3 +77,41 @@ def test_degenerate_inputs_still_fit():
     off_diag = wide.chols - torch.diag_embed(wide.chols.diagonal(dim1=1, dim2=2))
     assert float(off_diag.abs().max()) == 0.0
     assert math.isfinite(float(wide.log_prob(torch.zeros(1, 80))[0]))
+
+
+def test_a_warm_start_continues_em_from_the_given_mixture():
+    x, _ = _two_blobs()
+    cold = fit_mixture(x, 2)
+    ll = float(cold.log_prob(x).mean())
+    # EM never lowers the likelihood: one iteration from the converged fit stays there
+    again = fit_mixture(x, 2, init=cold, iters=1)
+    assert float(again.log_prob(x).mean()) >= ll - 1e-4
+    assert torch.allclose(again.means, cold.means, atol=1e-2)
+    # on shifted data a few warm iterations follow the shift (k-means is not re-run)
+    moved = x + torch.tensor([1.0, -1.0])
+    warm = fit_mixture(moved, 2, init=cold, iters=5)
+    assert torch.allclose(warm.means, cold.means + torch.tensor([1.0, -1.0]).double(), atol=0.1)
+    # an init of another shape is ignored (a cold fit)
+    assert fit_mixture(x, 3, init=cold).means.shape == (3, 2)
+
+
+def test_the_fit_does_not_depend_on_the_data_s_offset_or_scale():
+    # data far from the origin and small in scale, where float32 sums would lose the spread
+    x, _ = _two_blobs(n=1000)
+    x = x.double() * 1e-3 + 1e3
+    fit = fit_mixture(x, 2)
+    assert fit.means.dtype == torch.float64
+    scale = x.var(0).mean().sqrt()
+    z = (x - x.mean(0)) / scale
+    ref = fit_mixture(z, 2)  # already standardised: the returned units are z's
+    assert torch.allclose((fit.means - x.mean(0)) / scale, ref.means, atol=1e-4)
+    jacobian = 2 * float(scale.log())  # log p(x) = log p(z) - d log(scale), d = 2
+    assert abs(float(fit.log_prob(x).mean()) - (float(ref.log_prob(z).mean()) - jacobian)) < 1e-3
+
+
+def test_float32_em_reaches_the_float64_likelihood():
+    x, _ = _two_blobs(n=2000)
+    z = (x - x.mean(0)) / x.var(0).mean().sqrt()
+    fits = [_em(z.to(dt), 4, 0, 100, 1e-5, 1e-3, None) for dt in (torch.float32, torch.float64)]
+    lls = [float(f.log_prob(z.double()).mean()) for f in fits]
+    assert abs(lls[0] - lls[1]) < 1e-4

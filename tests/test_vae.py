@@ -8,6 +8,7 @@ import pytest
 import torch
 from torch.distributions import Normal, kl_divergence
 
+import genlab.methods.vae as vae_module
 from genlab import params
 from genlab.data import load_dataset
 from genlab.data.base import Dataset
@@ -179,6 +180,35 @@ def test_gmm_sampler_fits_the_banked_posterior_means():
     g = torch.Generator().manual_seed(5)
     z = mix.sample(6, generator=torch.Generator().manual_seed(5))
     assert torch.allclose(m.sample(6, generator=g), m.decode(z))
+
+
+def test_previews_continue_em_and_leave_the_full_fit_alone(monkeypatch):
+    m, ds = _trained_gmm_vae(steps=40)
+    first = m.latent_mixture(preview=True)  # no earlier fit: k-means, then PREVIEW_ITERS of EM
+    assert first is not None and m._mixture is None
+    assert m.latent_mixture(preview=True) is first  # cached until the bank changes
+    full = m.latent_mixture()  # metrics and the Generate page: EM to convergence, cached apart
+    assert full is not first and m.latent_mixture() is full
+    assert m.latent_mixture(preview=True) is full  # a full fit of this bank serves previews too
+    banked = m.mu_bank[: int(m.mu_seen)]
+    assert float(full.log_prob(banked).mean()) >= float(first.log_prob(banked).mean()) - 1e-4
+    # after more training a preview starts from the last fit, not from k-means
+    m.step = 40
+    m.train_step(ds.batch(32, m.generator)[0])
+    calls = []
+    real = vae_module.fit_mixture
+
+    def spy(*args, **kwargs):
+        calls.append(kwargs)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(vae_module, "fit_mixture", spy)
+    m.latent_mixture(preview=True)
+    assert calls == [{"init": full, "iters": m.PREVIEW_ITERS}]
+    # the live view's samples go through the preview path
+    g1, g2 = torch.Generator().manual_seed(2), torch.Generator().manual_seed(2)
+    z = m.latent_mixture(preview=True).sample(4, generator=g2)
+    assert torch.allclose(m.sample(4, generator=g1, preview=True), m.decode(z))
 
 
 def test_bank_is_a_ring_buffer_and_survives_a_checkpoint():

@@ -88,7 +88,8 @@ class Method(nn.Module):
         **opts: Any,
     ) -> torch.Tensor:
         """`n` samples in data space: points (n, 2), images (n, C, H, W) in [0, 1], sequences
-        (n, T, C), text (n, L) token ids."""
+        (n, T, C), text (n, L) token ids. The live view passes `preview=True`: a method may then
+        trade exactness for speed (the VAE's latent mixture); evaluations never pass it."""
         raise NotImplementedError
 
     @torch.no_grad()

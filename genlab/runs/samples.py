@@ -35,7 +35,7 @@ def take_samples(method: Method, data: Dataset, seed: int, n: int | None = None)
     if y is not None:
         n = len(y)
     with torch.no_grad():
-        s = method.sample(n, y, generator=g)
+        s = method.sample(n, y, generator=g, preview=True)  # a live snapshot, not a metric
     if kind == "images":
         nrow = n // method.spec.n_classes if method.conditional else None
         return image_grid_png(s, nrow=nrow)
