@@ -273,6 +273,11 @@ def test_cgan_checkpoint_from_before_the_aux_head_resumes():
     x, y = ds.batch(16, fresh.generator)
     out = fresh.train_step(x, y)  # the optimiser takes the head's parameters too
     assert math.isfinite(float(out["loss/aux_d"]))
+    # only the declared added state may be missing: without a weight of D's body it fails
+    body = next(k for k in tensors if k.startswith("model/D.") and ".aux." not in k)
+    broken = {k: v for k, v in tensors.items() if k != body}
+    with pytest.raises(ValueError, match="does not fit this model"):
+        _build("cgan", "digits", hidden=32)[0].restore(broken, meta)
 
 
 def test_gans_train_10000_steps_on_images_and_use_a_2d_latent_and_drs_on_points():

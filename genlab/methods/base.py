@@ -50,6 +50,10 @@ class Method(nn.Module):
     # trained (their run.json lacks the key; the new default may build other nets). Read by
     # `RunDir.read_info`, so resume, sampling and the Generate page all see the old behaviour.
     legacy_values: ClassVar[dict[str, Any]] = {}
+    # Model state added after runs were saved: the state_dict names that start with one of these.
+    # A checkpoint without them still loads (see `restore`): they keep this model's fresh values,
+    # and new parameters (registered last in their optimiser) join it with no Adam state yet.
+    added_state: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, cfg: Any, spec: DataSpec):
         super().__init__()
@@ -239,11 +243,19 @@ class Method(nn.Module):
         if meta.get("method") != self.name:
             raise ValueError(f"checkpoint is from method {meta.get('method')!r}, not {self.name!r}")
         model = {k[len("model/") :]: v for k, v in tensors.items() if k.startswith("model/")}
+        fresh = self.state_dict()
+        added = [
+            k
+            for k in fresh
+            if k not in model and self.added_state and k.startswith(self.added_state)
+        ]
+        model.update({k: fresh[k].detach().cpu() for k in added})
         try:
             self.load_state_dict(model, strict=True)
         except RuntimeError as e:
             first = str(e).splitlines()[0]
             raise ValueError(f"checkpoint does not fit this model: {first}") from None
+        new_params = {id(p) for n, p in self.named_parameters() if n in added}
         for name, opt in self.optimizers.items():
             om = meta["optimizers"].get(name)
             if om is None:
@@ -256,10 +268,25 @@ class Method(nn.Module):
                 if k.startswith(prefix):
                     idx, key = k[len(prefix) :].split("/", 1)
                     state.setdefault(int(idx), {})[key] = v.to(self.device) if key != "step" else v
-            opt.load_state_dict({"state": state, "param_groups": om["param_groups"]})
+            groups = _grown_groups(opt, om["param_groups"], new_params)
+            opt.load_state_dict({"state": state, "param_groups": groups})
         if "rng/generator" in tensors:
             self.generator.set_state(tensors["rng/generator"].to(torch.uint8).cpu())
         self.step = int(meta.get("step", 0))
+
+
+def _grown_groups(
+    opt: torch.optim.Optimizer, saved: list[dict[str, Any]], new_params: set[int]
+) -> list[dict[str, Any]]:
+    """The saved param_groups of a one-group optimiser whose trailing parameters are all new
+    (`added_state`), extended to list them; anything else is returned as saved."""
+    if not new_params or len(saved) != 1 or len(opt.param_groups) != 1:
+        return saved
+    live = opt.param_groups[0]["params"]
+    n = len(saved[0]["params"])
+    if n >= len(live) or not all(id(p) in new_params for p in live[n:]):
+        return saved
+    return [dict(saved[0], params=list(range(len(live))))]
 
 
 def _snap(v: torch.Tensor) -> torch.Tensor:

@@ -24,7 +24,6 @@ steps, seed 0 (share of samples the dataset classifier puts in the requested cla
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass
 from typing import Any
 
@@ -60,6 +59,7 @@ class CGAN(GAN):
     Config = CGANConfig
     description = "A GAN whose G and D both see the class label: ask it for a given class."
     legacy_values = {"aux_weight": 0.0}  # runs saved before the auxiliary classifier
+    added_state = ("D.aux.",)  # ... whose checkpoints have no aux head: it starts fresh
 
     def _cond(self, y: torch.Tensor | None) -> torch.Tensor:
         if y is None:
@@ -79,19 +79,6 @@ class CGAN(GAN):
         scores, logits = self.D(pack(x, k), pack(onehot, k), with_aux=True)  # (B/k,), (B/k, kK)
         logits = logits.reshape(len(x), self.spec.n_classes)  # (B, K): the pack's k samples
         return scores, F.cross_entropy(logits, c)
-
-    def restore(self, tensors: dict[str, Tensor], meta: dict[str, Any]) -> None:
-        if "model/D.aux.weight" not in tensors:
-            # a checkpoint from before the auxiliary classifier: keep the head's fresh weights,
-            # and give D's optimiser the head's parameters (registered last, so the last
-            # indices) with no Adam state yet
-            tensors = dict(tensors)
-            for name, value in self.D.aux.state_dict().items():
-                tensors[f"model/D.aux.{name}"] = value.detach().cpu()
-            meta = copy.deepcopy(meta)
-            (group,) = meta["optimizers"]["d"]["param_groups"]
-            group["params"] = list(range(len(list(self.D.parameters()))))
-        super().restore(tensors, meta)
 
     @torch.no_grad()
     def sample(

@@ -116,6 +116,7 @@ class VAE(Method):
     MIN_FIT = 256  # fewer banked means than this: sample from the prior
     PREVIEW_ITERS = 5  # EM iterations per live preview, continuing from the last fit
     legacy_values = {"sampler": "prior"}  # runs saved before the mixture sampler
+    added_state = ("mu_bank", "mu_seen")  # ... load with an empty bank (prior until refilled)
 
     @classmethod
     def defaults_for(cls, spec: DataSpec) -> dict[str, Any]:
@@ -296,10 +297,6 @@ class VAE(Method):
         return self._mixture[1]
 
     def restore(self, tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> None:
-        # checkpoints from before the bank existed: an empty bank (prior samples until refilled)
-        tensors = dict(tensors)
-        for name in ("mu_bank", "mu_seen"):
-            tensors.setdefault(f"model/{name}", getattr(self, name).detach().cpu())
         super().restore(tensors, meta)
         self._mixture = self._preview = None
 
