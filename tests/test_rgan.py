@@ -23,10 +23,12 @@ def _rgan(seed: int = 0, batch_size: int = 16, **values):
     return build_method("rgan", {"hidden": 16, **values}, train, ds.spec), ds
 
 
-def test_d_loss_is_averaged_over_every_step():
-    """loss/d is the non-saturating loss of D's logit at each of the T steps, averaged over batch
-    and steps, with G fed one fresh noise vector per step (recomputed here from the same RNG)."""
-    m, ds = _rgan(noise="step", d_arch="lstm", n_critic=1)  # Esteban 2017's RGAN
+@pytest.mark.parametrize("loss", ["nonsaturating", "lsgan"])
+def test_d_loss_is_averaged_over_every_step(loss):
+    """loss/d is D's loss at each of the T steps, averaged over batch and steps (non-saturating:
+    on the logit; lsgan, the default: least squares to 1 for real, 0 for fake), with G fed one
+    fresh noise vector per step (recomputed here from the same RNG)."""
+    m, ds = _rgan(noise="step", d_arch="lstm", n_critic=1, loss=loss)  # Esteban 2017's RGAN
     x, _ = ds.batch(16, torch.Generator().manual_seed(0))
     g = torch.Generator().set_state(m.generator.get_state())
     T, C = ds.spec.shape
@@ -37,10 +39,16 @@ def test_d_loss_is_averaged_over_every_step():
         r = m.D(m.to_model(x)).squeeze(2)  # (B, T)
         f = m.D(x_fake).squeeze(2)
         assert r.shape == (16, T)
-        expected = F.softplus(-r).mean() + F.softplus(f).mean()
+        if loss == "lsgan":
+            expected = 0.5 * (r - 1).pow(2).mean() + 0.5 * f.pow(2).mean()
+        else:
+            expected = F.softplus(-r).mean() + F.softplus(f).mean()
     out = m.train_step(x)
     assert torch.allclose(out["loss/d"], expected, atol=1e-5)
-    assert 0 < float(out["d/real"]) < 1 and 0 < float(out["d/fake"]) < 1
+    if loss == "nonsaturating":  # D's probabilities; lsgan logs its raw scores
+        assert 0 < float(out["d/real"]) < 1 and 0 < float(out["d/fake"]) < 1
+    else:
+        assert torch.allclose(out["d/real"], r.mean(), atol=1e-5)
 
 
 @pytest.mark.parametrize("noise, width", [("step", 8), ("series", 8), ("series+step", 16)])
@@ -78,7 +86,7 @@ def test_bilstm_d_sees_the_future_lstm_d_does_not():
     x2 = x.clone()
     x2[:, -1] += 1.0
     for arch, moves in (("bilstm", True), ("lstm", False)):
-        m, _ = _rgan(d_arch=arch)
+        m, _ = _rgan(d_arch=arch, loss="nonsaturating")
         a, b = m.critic(x), m.critic(x2)  # (4, 6) P(real) per step
         assert a.shape == (4, 6) and ((0 < a) & (a < 1)).all()
         assert (not torch.equal(a[:, 0], b[:, 0])) == moves

