@@ -244,11 +244,8 @@ class Method(nn.Module):
             raise ValueError(f"checkpoint is from method {meta.get('method')!r}, not {self.name!r}")
         model = {k[len("model/") :]: v for k, v in tensors.items() if k.startswith("model/")}
         fresh = self.state_dict()
-        added = [
-            k
-            for k in fresh
-            if k not in model and self.added_state and k.startswith(self.added_state)
-        ]
+        prefixes = self.added_state  # str.startswith(()) is False: nothing is added
+        added = [k for k in fresh if k not in model and k.startswith(prefixes)]
         model.update({k: fresh[k].detach().cpu() for k in added})
         try:
             self.load_state_dict(model, strict=True)
