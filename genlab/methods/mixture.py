@@ -99,11 +99,13 @@ def fit_mixture(
     k = max(1, min(k, n))
     if init is not None and tuple(init.means.shape) != (k, d):
         init = None
-    shift = x.double().mean(0) if n > 1 else torch.zeros(d, dtype=torch.float64, device=x.device)
-    var = x.double().var(0).mean() if n > 1 else x.new_tensor(1.0, dtype=torch.float64)
+    xd = x.double()
+    shift = xd.mean(0) if n > 1 else torch.zeros_like(xd[0])  # (d,)
+    var = xd.var(0).mean() if n > 1 else xd.new_tensor(1.0)
     scale = var.clamp_min(1e-12).sqrt()
+    z64 = (xd - shift) / scale  # (n, d), unit mean variance
     for dtype in (torch.float32, torch.float64):
-        z = ((x.double() - shift) / scale).to(dtype)  # (n, d), unit mean variance
+        z = z64.to(dtype)
         start = None
         if init is not None:
             start = Mixture(
