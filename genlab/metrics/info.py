@@ -79,7 +79,7 @@ _INFO: dict[str, tuple[str, str, str]] = {
         "formula), 1..number of classes; ≈ 1 signals collapse.",
     ),
     "eval/nn_dist": (
-        "nearest training image distance",
+        "distance to training set",
         "higher",
         "Mean L2 pixel distance from each sample to its nearest training image. Far "
         "below the floor (validation images) means copies of the training set; far "
@@ -107,7 +107,7 @@ _INFO: dict[str, tuple[str, str, str]] = {
         "its NLL (a likelihood only for binarised images).",
     ),
     "eval/recon": (
-        "validation reconstruction (nats)",
+        "validation recon. (nats)",
         "lower",
         "The VAE's reconstruction term of −ELBO per held-out item.",
     ),
