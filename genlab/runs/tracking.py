@@ -291,6 +291,7 @@ class Tracking:
         self.sinks = list(sinks)
         self.notes: dict[str, Any] = dict(notes or {})  # sinks left out, and why
         self.errors: dict[str, str] = {}
+        self.failed: list[RunSink] = []  # dropped after an error (still described in status)
         self._queue: queue.Queue = queue.Queue()
         self._done = threading.Event()
         self._thread: threading.Thread | None = None
@@ -336,6 +337,7 @@ class Tracking:
                         getattr(sink, name)(*args)
                     except Exception as e:  # a tracking failure must never fail the run
                         self.sinks.remove(sink)
+                        self.failed.append(sink)
                         first = str(e).strip().splitlines()[0] if str(e).strip() else ""
                         self._fail_once(sink.name, f"{type(e).__name__}: {first}"[:500])
         finally:
@@ -349,7 +351,7 @@ class Tracking:
     def status(self) -> dict[str, Any]:
         """For run.json: where each sink writes, the sinks left out, and the failures."""
         out: dict[str, Any] = dict(self.notes)
-        for s in self.sinks:
+        for s in self.sinks + self.failed:
             out[s.name] = s.describe()
         for name, message in self.errors.items():
             out[name] = {**(out.get(name) or {}), "error": message}
