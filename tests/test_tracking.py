@@ -87,6 +87,20 @@ def test_tensorboard_off_writes_none_and_export_writes_the_same(store, tmp_path,
     assert_matches_run_folder(out / run.id, run.dir.path)
 
 
+def test_a_resumed_run_continues_its_event_files(store):
+    first = Run("gan", "ring8", {}, {**TRAIN, "steps": 40}, store=store).start()
+    assert first.join(120) and first.status == "done"
+    # a run killed between checkpoints logged past its last one: resuming drops that part
+    sink = tracking.TensorBoardSink(first.dir.path)
+    sink.on_start({})
+    sink.on_metrics([{"step": 45, "t": 1.0, "loss/d": 99.0}])
+    sink.writer.close()
+    again = Run.from_dir(first.dir.path, steps=60, store=store).start()
+    assert again.join(120) and again.status == "done"
+    assert len(list(first.dir.path.glob(tracking.EVENTS_GLOB))) == 3
+    assert_matches_run_folder(first.dir.path, first.dir.path)  # 40 and 60 in, 45 purged
+
+
 @pytest.mark.parametrize("kind", ["images", "points", "sequences", "text"])
 def test_every_kind_of_snapshot_is_written(tmp_path, kind):
     rng = np.random.default_rng(0)

@@ -370,8 +370,12 @@ def open_tracking(run: Any) -> Tracking:
     notes: dict[str, Any] = {}
     if train.tensorboard == "on":
         if installed("tensorboard"):
+            # a resumed run continues after its checkpoint's step: what an earlier session
+            # logged past it (a run killed between checkpoints) is dropped from the view
             start = run.snapshot().step
-            sinks.append(TensorBoardSink(run.dir.path, real, purge_step=start or None))
+            sinks.append(
+                TensorBoardSink(run.dir.path, real, purge_step=start + 1 if start else None)
+            )
         else:
             notes["tensorboard"] = {"skipped": f"tensorboard is not installed: {TENSORBOARD_HINT}"}
     sinks.append(ModelCardSink(run.dir.path))
