@@ -13,6 +13,7 @@ settings alike, as `--set` on the CLI), validated before anything trains.
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -74,13 +75,25 @@ class NotebookRun:
     # ----- controls -------------------------------------------------------------------------
     def wait(self, progress: bool = True) -> NotebookRun:
         """Block until the run ends (a tqdm bar while it trains; interrupting stops the run)."""
-        if self.run is not None:
-            if progress:
-                from genlab.cli import _progress
+        if self.run is None:
+            return self
+        if not progress:
+            self.run.join()
+            return self
+        from tqdm.std import tqdm
 
-                _progress(self.run, as_json=False)
-            else:
-                self.run.join()
+        run = self.run
+        # disable=False: a notebook's stderr is not a terminal, which would hide tqdm's bar
+        with tqdm(total=run.train.steps, unit="step", file=sys.stderr, disable=False) as bar:
+            try:
+                while not run.join(0.25):
+                    snap = run.snapshot()
+                    bar.update(snap.step - bar.n)
+                    bar.set_postfix({k: f"{v:.3g}" for k, v in list(snap.last.items())[:3]})
+            except KeyboardInterrupt:  # the notebook's stop button stops the run
+                run.stop()
+                run.join()
+            bar.update(run.snapshot().step - bar.n)
         return self
 
     def stop(self) -> NotebookRun:
