@@ -186,3 +186,7 @@ def test_missing_optional_packages_say_what_to_install(store, monkeypatch, capsy
     monkeypatch.setattr(params.importlib.util, "find_spec", lambda name: None)
     with pytest.raises(ValueError, match=r"pip install -r requirements-mlflow.txt"):
         params.build(params.TrainConfig, {"tracking": "mlflow"})
+    assert main(["train", "gan", "ring8", "--steps", "5", "--set", "tracking=mlflow"]) == 2
+    assert capsys.readouterr().err == (
+        "genlab: error: tracking=mlflow needs MLflow: pip install -r requirements-mlflow.txt\n"
+    )
