@@ -9,7 +9,7 @@ noise. The bare loop runs with the intra-op thread count genlab's worker uses on
 the main thread with every core, shows what the worker's thread count gives up (on the 2-core
 test machine a worker thread with 2 threads was slower than with 1, see genlab/limits.py).
 
-    python bench/overhead.py [--steps 600] [--repeats 3]
+    python bench/overhead.py [--steps 600] [--repeats 3] [--case gan-ring8] [--set tensorboard=off]
 
 Last line: `overhead: ratio=R`, R = the worst (genlab time per step / bare time per step).
 """
@@ -53,8 +53,10 @@ def bare(method: str, dataset: str, values: dict, steps: int, threads: int) -> f
     return (time.perf_counter() - t0) / steps
 
 
-def genlab_loop(method: str, dataset: str, values: dict, steps: int, store: RunStore) -> float:
-    train = {"steps": WARMUP + steps, "seed": 0, "device": "cpu", "eval_every": 0}
+def genlab_loop(
+    method: str, dataset: str, values: dict, steps: int, store: RunStore, extra: dict
+) -> float:
+    train = {"steps": WARMUP + steps, "seed": 0, "device": "cpu", "eval_every": 0, **extra}
     run = Run(method, dataset, values, train, store=store).start()
     run.join()
     assert run.status == "done", run.snapshot().error
@@ -71,21 +73,33 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--steps", type=int, default=600)
     ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--case", action="append", help="only these cases, e.g. gan-ring8")
+    ap.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a training setting of genlab's runs, e.g. tensorboard=off (strings)",
+    )
     args = ap.parse_args()
+    extra = dict(item.split("=", 1) for item in args.set)
     every = int(os.environ.get("GENLAB_BENCH_THREADS", torch.get_num_threads()))
     worker = cpu_threads()
     print(
         f"torch {torch.__version__}, {os.cpu_count()} cpus; genlab's worker and the bare loop "
-        f"{worker} thread(s), bare main thread with all cores {every}"
+        f"{worker} thread(s), bare main thread with all cores {every}; genlab's settings "
+        f"{extra or 'defaults'}; load {os.getloadavg()[0]:.1f}"
     )
     ratios = []
     with tempfile.TemporaryDirectory() as home:
         store = RunStore(home)
         for method, dataset, values in CASES:
+            if args.case and f"{method}-{dataset}" not in args.case:
+                continue
             b, g, a = [], [], []
             for _ in range(args.repeats):
                 b.append(bare(method, dataset, values, args.steps, worker))
-                g.append(genlab_loop(method, dataset, values, args.steps, store))
+                g.append(genlab_loop(method, dataset, values, args.steps, store, extra))
                 a.append(bare(method, dataset, values, args.steps, every))
             # least-contended values: the minimum of each is the least noisy estimate
             r = min(g) / min(b)
@@ -93,7 +107,8 @@ def main() -> None:
             print(
                 f"{method:>4} on {dataset:<6} bare {min(b) * 1e3:7.2f} ms/step   "
                 f"genlab {min(g) * 1e3:7.2f} ms/step   ratio {r:.3f}   "
-                f"(bare, {every} threads: {min(a) * 1e3:.2f} ms/step)"
+                f"(bare, {every} threads: {min(a) * 1e3:.2f} ms/step)   "
+                f"load {os.getloadavg()[0]:.1f}"
             )
     print(f"overhead: ratio={max(ratios):.3f}")
 

@@ -5,6 +5,7 @@
                            [--data-file PATH] [--runs-dir DIR] [--json]
     python -m genlab sample RUN_DIR [--n N] [--seed S] [--out FILE]
     python -m genlab resume RUN_DIR [--steps N] [--lr-scale F] [--json]
+    python -m genlab export RUN_DIR --tensorboard [DIR] [--force]
     python -m genlab sweep --method M --data D --param NAME=SPEC [--param ...] [--seeds 0,1]
                            [--metric eval/hq] [--mode max|min] [--search grid|random] ...
 Every command that trains takes --executor local|ray (ray: GENLAB_RAY_ADDRESS, default local).
@@ -260,6 +261,16 @@ def cmd_sample(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    from genlab.runs.tracking import export_tensorboard
+
+    if args.tensorboard is None:
+        raise CliError("say what to export: --tensorboard [DIR]")
+    out = export_tensorboard(_run_dir(args.run_dir), args.tensorboard or None, force=args.force)
+    print(str(out))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(
         prog="python -m genlab", description="Train and sample generative models headless."
@@ -343,6 +354,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--runs-dir", help="run store folder (default $GENLAB_HOME or ./runs)")
     p.add_argument("--json", action="store_true", help="print one JSON object at the end")
     p.set_defaults(fn=cmd_sweep)
+
+    p = sub.add_parser(
+        "export",
+        help="write a saved run in another tool's format",
+        description="--tensorboard writes the run's TensorBoard event files (metrics, samples, "
+        "live changes, hparams) into the run folder, or into DIR/<run id>.",
+    )
+    p.add_argument("run_dir")
+    p.add_argument("--tensorboard", nargs="?", const="", metavar="DIR", help="event files")
+    p.add_argument("--force", action="store_true", help="rewrite existing event files")
+    p.set_defaults(fn=cmd_export)
 
     for name in ("train", "resume", "sweep"):
         sub.choices[name].add_argument(

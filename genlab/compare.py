@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import csv
 import io
+import sys
 import time
+import types
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -180,6 +182,14 @@ def collect_runs(store: RunStore | None = None) -> list[RunRow]:
         if info["id"] not in rows:
             rows[info["id"]] = _row_from_info(info)
     return sorted(rows.values(), key=lambda r: r.created, reverse=True)
+
+
+def row_of(run: Run | Path | str) -> RunRow:
+    """One run as a row: a Run object (live or ended in this process) or a run folder."""
+    if isinstance(run, Run):
+        return _row_from_run(run)
+    d = RunDir(run)
+    return _row_from_info({**d.read_info(), "dir": str(d.path)})
 
 
 def find(rows: list[RunRow], run_id: str | None) -> RunRow | None:
@@ -421,21 +431,26 @@ def checkpoint_zip(run_dir: Path | str) -> bytes:
     return buf.getvalue()
 
 
-def metrics_csv(run_dir: Path | str) -> str:
-    """metrics.jsonl as CSV: one line per logged step (loss rows and eval rows of the same step
-    merged), columns step, t, then every key in the order `metric_keys` uses."""
+def merged_metrics(run_dir: Path | str) -> tuple[list[dict[str, Any]], list[str]]:
+    """metrics.jsonl with the loss row and the eval row of each step merged: (rows by step,
+    the metric keys in the order `metric_keys` uses)."""
     merged: dict[int, dict[str, Any]] = {}
     for r in RunDir(run_dir).read_metrics():
         row = merged.setdefault(int(r["step"]), {"step": int(r["step"]), "t": r.get("t")})
         row.update({k: v for k, v in r.items() if k not in ("step", "t")})
     keys = sorted({k for r in merged.values() for k in r} - {"step", "t"}, key=_key_order)
+    return [merged[s] for s in sorted(merged)], keys
+
+
+def metrics_csv(run_dir: Path | str) -> str:
+    """metrics.jsonl as CSV: one line per logged step, columns step, t, then every key."""
+    rows, keys = merged_metrics(run_dir)
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(["step", "t", *keys])
-    for step in sorted(merged):
-        r = merged[step]
+    for r in rows:
         w.writerow(
-            [step, r.get("t", "")] + ["" if r.get(k) is None else f"{r[k]:.6g}" for k in keys]
+            [r["step"], r.get("t", "")] + ["" if r.get(k) is None else f"{r[k]:.6g}" for k in keys]
         )
     return buf.getvalue()
 
@@ -479,3 +494,17 @@ def sample_download(sample: SampleSnapshot, run_id: str) -> tuple[bytes, str, st
     if sample.kind == "points":
         return points_csv(sample.payload).encode(), f"{stem}.csv", "text/csv"
     return sequences_csv(sample.payload).encode(), f"{stem}.csv", "text/csv"
+
+
+class _CallableModule(types.ModuleType):
+    """`genlab.compare([run_a, run_b])` in a notebook (genlab.api.compare) while `from genlab
+    import compare` keeps giving this module: once a submodule is imported it is the package's
+    attribute of that name, so the module itself answers the call."""
+
+    def __call__(self, runs, key: str | None = None):
+        from genlab.api import compare as compare_runs
+
+        return compare_runs(runs, key)
+
+
+sys.modules[__name__].__class__ = _CallableModule

@@ -9,6 +9,7 @@ JSON (`to_dict`), the CLI's `--set key=value` parsing (`parse_value`) and the St
 from __future__ import annotations
 
 import dataclasses
+import importlib.util
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -290,3 +291,26 @@ class TrainConfig:
         group="Run",
         advanced=True,
     )
+    tensorboard: str = param(
+        "on",
+        choices=("on", "off"),
+        help="on = TensorBoard event files in the run folder as it trains (when the "
+        "tensorboard package is installed): tensorboard --logdir $GENLAB_HOME.",
+        group="Run",
+        advanced=True,
+    )
+    tracking: str = param(
+        "none",
+        choices=("none", "mlflow"),
+        help="mlflow = also log params, metrics and samples to MLflow at MLFLOW_TRACKING_URI "
+        "(default: a SQLite store in $GENLAB_HOME/.mlflow); pip install -r "
+        "requirements-mlflow.txt.",
+        group="Run",
+        advanced=True,
+    )
+
+    def problems(self) -> list[str]:
+        # an explicit request for an optional package fails before the run starts, in one line
+        if self.tracking == "mlflow" and importlib.util.find_spec("mlflow") is None:
+            return ["tracking=mlflow needs MLflow: pip install -r requirements-mlflow.txt"]
+        return []

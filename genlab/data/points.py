@@ -13,7 +13,7 @@ import math
 
 import torch
 
-from genlab.data.base import Dataset, make_dataset, register
+from genlab.data.base import USER_DATA, Dataset, make_dataset, register
 from genlab.data.files import decode_text, read_upload
 
 N_POINTS = 20_000
@@ -163,7 +163,14 @@ def parse_points_csv(data: bytes, name: str = "csv2d") -> Dataset:
     )
 
 
-@register("csv2d", "points", "Your 2D points (CSV)", upload=True, file_types=("csv", "txt"))
+@register(
+    "csv2d",
+    "points",
+    "Your 2D points (CSV)",
+    upload=True,
+    file_types=("csv", "txt"),
+    licence=USER_DATA,
+)
 def csv2d(data_file: str, cfg=None) -> Dataset:
     return parse_points_csv(read_upload(data_file))
 

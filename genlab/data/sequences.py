@@ -11,7 +11,7 @@ import math
 
 import torch
 
-from genlab.data.base import Dataset, make_dataset, register
+from genlab.data.base import USER_DATA, Dataset, make_dataset, register
 from genlab.data.files import decode_text, read_upload
 
 MAX_SERIES = 50_000
@@ -89,6 +89,7 @@ def parse_series_csv(data: bytes, name: str = "seriescsv") -> Dataset:
     "Your series (CSV, one per row)",
     upload=True,
     file_types=("csv", "txt"),
+    licence=USER_DATA,
 )
 def seriescsv(data_file: str, cfg=None) -> Dataset:
     return parse_series_csv(read_upload(data_file))

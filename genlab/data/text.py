@@ -11,7 +11,7 @@ import os
 
 import torch
 
-from genlab.data.base import END, Dataset, make_dataset, register
+from genlab.data.base import END, USER_DATA, Dataset, make_dataset, register
 from genlab.data.files import decode_text, read_upload
 
 PAD = -1
@@ -58,6 +58,12 @@ def decode(tokens, vocab: tuple[str, ...]) -> str:
     return "".join(out)
 
 
+NAMES_LICENCE = (
+    "MIT: the lists of the names package (Trey Hunner), drawn from the 1990 US Census name "
+    "files (public domain)"
+)
+
+
 def _package_lines(filename: str, lower: bool = True) -> list[str]:
     import names
 
@@ -67,13 +73,13 @@ def _package_lines(filename: str, lower: bool = True) -> list[str]:
     return [w.lower() if lower else w for w in words]
 
 
-@register("names", "text", "First names (names package)")
+@register("names", "text", "First names (names package)", licence=NAMES_LICENCE)
 def first_names() -> Dataset:
     items = sorted(set(_package_lines("dist.female.first") + _package_lines("dist.male.first")))
     return encode_items(items, "names", f"{len(items)} US first names (the names package)")
 
 
-@register("surnames", "text", "Surnames (names package)")
+@register("surnames", "text", "Surnames (names package)", licence=NAMES_LICENCE)
 def surnames() -> Dataset:
     items = sorted(set(_package_lines("dist.all.last")))
     return encode_items(items, "surnames", f"{len(items)} US surnames (the names package)")
@@ -86,7 +92,12 @@ def parse_text(data: bytes, name: str = "textfile") -> Dataset:
 
 
 @register(
-    "textfile", "text", "Your text (one item per line)", upload=True, file_types=("txt", "csv")
+    "textfile",
+    "text",
+    "Your text (one item per line)",
+    upload=True,
+    file_types=("txt", "csv"),
+    licence=USER_DATA,
 )
 def textfile(data_file: str, cfg=None) -> Dataset:
     return parse_text(read_upload(data_file))

@@ -30,6 +30,7 @@ from genlab.runs.build import build_method, method_config, resolve_device, train
 from genlab.runs.history import MetricHistory
 from genlab.runs.samples import take_samples
 from genlab.runs.store import RunDir, RunStore, read_json
+from genlab.runs.tracking import NULL, Tracking, open_tracking
 
 STATES = ("queued", "running", "paused", "done", "stopped", "failed", "interrupted")
 ENDED = ("done", "stopped", "failed", "interrupted")
@@ -172,6 +173,7 @@ class Run:
         self._ended = threading.Event()  # set once the run has ended, whether it trained or not
         self.method: Method | None = None
         self.created = time.time()
+        self._tracking: Tracking = NULL  # the run's sinks (TensorBoard, MLflow, model card)
 
         if _resume is None:
             for _ in range(100):  # a generated id may repeat within one second: draw another
@@ -294,6 +296,7 @@ class Run:
             "versions": versions(),
             "executor": self.executor,
             "sweep": self.sweep,
+            "tracking": self._tracking.status(),
         }
 
     def _write_info(self) -> None:
@@ -490,6 +493,8 @@ class Run:
         finally:
             from genlab.runs.registry import REGISTRY
 
+            self._tracking.on_end({**self.info(), "dir": str(self.dir.path)})
+            self._write_info()  # with where the sinks wrote and what failed
             self._ended.set()
             REGISTRY.finished(self)
 
@@ -535,6 +540,7 @@ class Run:
         self._set_status("running")
         data = self.data.to(self.device)
         m = self.method = self._build()
+        self._tracking = open_tracking(self)
         tr = self.train
         start = self._step
         batch_gen = torch.Generator(device=self.device).manual_seed(tr.seed + 7919 * (start + 1))
@@ -632,6 +638,7 @@ class Run:
 
     def _flush(self, rows: list[dict[str, Any]]) -> None:
         self.dir.append_metrics(rows)
+        self._tracking.on_metrics(rows)
         rows.clear()
 
     def _apply_live(self, m: Method, step: int) -> None:
@@ -641,6 +648,7 @@ class Run:
             m.set_live(**changes)
             for k, v in changes.items():
                 self.live_changes.append({"step": step, "key": k, "value": v})
+            self._tracking.on_live_change(step, changes)
             self._write_info()
 
     def _snapshot_samples(self, m: Method, step: int) -> None:
@@ -649,6 +657,7 @@ class Run:
         payload = take_samples(m, self.data, seed=self.train.seed + 1)
         m.train()
         self.dir.save_sample(step, kind, payload)
+        self._tracking.on_snapshot(step, kind, payload)
         with self._lock:
             self.snapshots.append(SampleSnapshot(step, kind, payload))
 

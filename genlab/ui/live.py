@@ -444,55 +444,15 @@ def shared(key: tuple, build):
 
 
 # ----- curves ----------------------------------------------------------------------------------
-def _metric_labels(keys: list[str]) -> dict[str, str]:
-    """Readable names from genlab.metrics.metric_info when it knows the key, else the key."""
-    try:
-        from genlab.metrics import metric_info
-    except ImportError:
-        return {}
-    out = {}
-    for k in keys:
-        try:
-            info = metric_info(k) if callable(metric_info) else metric_info.get(k)
-        except Exception:
-            info = None
-        if info:
-            label, better = info[0], info[1] if len(info) > 1 else None
-            arrow = {"lower": " ↓", "higher": " ↑", "low": " ↓", "high": " ↑"}.get(better, "")
-            out[k] = f"{label}{arrow}"
-    return out
-
-
 def build_curve_figures(run: AnyRun, smoothing: float, log_y: bool) -> list[tuple[str, Any]]:
-    history = run.history
-    marks = viz.knob_marks(run.snapshot().live_changes)  # the live knob changes, as lines
-    keys = history.keys()
-    floors = {}
-    for k in keys:
-        if k.startswith("floor/"):
-            _, _, vals = history.series(k)
-            if vals:
-                floors[k] = vals[-1]
-    labels = _metric_labels(keys)
-    figs = []
-    for group, gkeys in viz.group_metric_keys(keys).items():
-        series = {}
-        for k in gkeys:
-            steps, _, values = history.series(k)
-            series[k] = (steps, values)
-        fig = viz.curves_figure(
-            series,
-            smoothing=smoothing,
-            log_y=log_y,
-            floors=floors,
-            labels=labels,
-            subplots=group == "eval",
-            uirevision=f"{run.id}-{group}",
-            height=explain.chart_height(260),  # taller in teaching mode
-            marks=marks if group != "eval" else None,
-        )
-        figs.append((group, fig))
-    return figs
+    return viz.run_curve_figures(
+        run.history,
+        run.snapshot().live_changes,
+        run.id,
+        smoothing=smoothing,
+        log_y=log_y,
+        height=explain.chart_height(260),  # taller in teaching mode
+    )
 
 
 GROUP_TITLES = {
