@@ -241,6 +241,85 @@ def test_start_with_invalid_setup_shows_the_error(home):
     assert not home.exists() or not any(home.iterdir())  # nothing was created
 
 
+@pytest.mark.parametrize(
+    "scope,name,typed,message",
+    [
+        ("t.gan", "steps", 0, "steps=0 is below the minimum 1"),
+        ("m.gan", "hidden", 100000, "hidden=100000 is above the maximum 2048"),
+        ("m.gan", "lr_d", -5.0, "lr_d=-5.0 is below the minimum 1e-06"),
+    ],
+)
+def test_a_typed_invalid_value_refuses_start_and_is_named(home, scope, name, typed, message):
+    """The widget sends what was typed (no client-side clamping to the last valid value), and
+    Start is refused with the CLI's message naming it; nothing is created."""
+    at = app(method="gan", data="ring8").run()
+    at.number_input(key=forms.wkey(scope, name)).set_value(typed).run()
+    assert not at.exception
+    assert at.number_input(key=forms.wkey(scope, name)).value == typed
+    assert any(message in e.value for e in at.error), [e.value for e in at.error]
+    assert at.button(key="start").disabled
+    assert not home.exists() or not any(home.iterdir())
+    # a valid value again: Start is offered, and the value typed is the one the setup uses
+    valid = {"steps": 3, "hidden": 64, "lr_d": 2e-4}[name]
+    at.number_input(key=forms.wkey(scope, name)).set_value(valid).run()
+    assert not at.error and not at.button(key="start").disabled
+
+
+def test_widgets_show_the_human_label_with_the_declared_name(home):
+    at = app(method="gan", data="ring8").run()
+    labels = {w.key: w.label for w in at.number_input}
+    assert labels[forms.wkey("m.gan", "lr_g")] == "Generator learning rate · lr_g"
+    assert labels[forms.wkey("t.gan", "steps")] == "Training steps · steps"
+    assert at.selectbox(key=forms.wkey("m.gan", "d_norm")).label.endswith(" · d_norm")
+    at.number_input(key=forms.wkey("m.gan", "lr_g")).set_value(2e-4).run()
+    assert at.query_params["lr_g"] in (["0.0002"], "0.0002")  # links keep the declared name
+
+
+def test_teaching_mode_travels_in_the_link_and_survives_a_reload(home, runs_to_stop):
+    at = app(method="gan", data="ring8").run()
+    at.sidebar.toggle(key="genlab.teaching.switch").set_value(True).run()
+    assert not at.exception
+    assert any("teaching=on" in c.value for c in at.code)  # the share link
+    assert at.query_params["teaching"] in (["on"], "on")
+    # a reload is a new session with the same URL: teaching mode is still on
+    again = app(method="gan", data="ring8", teaching="on").run()
+    assert again.sidebar.toggle(key="genlab.teaching.switch").value is True
+    assert "Advanced" not in [e.label for e in again.expander]
+    # Start in teaching mode: the live page has no live-knob panel
+    again.button(key="start").click().run()
+    assert not again.exception and not again.error
+    run_id = again.query_params["run"]
+    run = REGISTRY.get(run_id[0] if isinstance(run_id, list) else run_id)
+    runs_to_stop.append(run)
+    labels = [e.label for e in again.expander]
+    assert "Change hyperparameters while it trains" not in labels, labels
+    # (that the live page keeps ?teaching=on in its URL through a reload is checked in the
+    # browser: AppTest's switch_page runs the page without app.py's sidebar)
+    again.session_state["genlab.teaching"] = False
+    again.run()
+    assert "Change hyperparameters while it trains" in [e.label for e in again.expander]
+
+
+def test_a_drawing_travels_in_the_link(home):
+    from genlab.ui import own_data
+
+    rng = np.random.default_rng(0)
+    pts = np.concatenate([rng.normal(0, 1, (60, 2)), np.repeat([[0], [1]], 30, 0)], 1)
+    at = app(data="csv2d", points=own_data.encode_points(pts.astype(np.float32))).run()
+    assert not at.exception and not at.warning, [w.value for w in at.warning]
+    assert at.radio(key=own_data.MODE).value == own_data.DRAW
+    assert "60" in texts(at)  # the drawing's points, previewed like an upload
+    link = next(c.value for c in at.code if "?method=" in c.value)
+    assert "points=" in link and not at.button(key="start").disabled
+    # too big for a link: the link says so instead of silently dropping it
+    big = np.concatenate([rng.uniform(-3, 3, (3000, 2)), np.zeros((3000, 1))], 1)
+    at.session_state[own_data.POINTS] = big.astype(np.float32)
+    at.run()
+    link = next(c.value for c in at.code if "?method=" in c.value)
+    assert "points=" not in link
+    assert any("too big to travel in the link" in c.value for c in at.caption)
+
+
 def test_upload_dataset_preview_and_error(home):
     at = app(data="csv2d").run()
     assert not at.exception

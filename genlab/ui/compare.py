@@ -153,7 +153,7 @@ def start_panel(expanded: bool) -> None:
             if ids:
                 st.success(f"Started {len(ids)} run{'s' * (len(ids) != 1)}.")
             for m, err in errors.items():
-                st.error(f"{METHODS[m].label}: {err}")
+                st.error(f"{METHODS[m].label}: {common.public_text(err)}")
 
 
 # ----- the comparison -----------------------------------------------------------------------

@@ -19,7 +19,7 @@ import streamlit as st
 from genlab import params, viz
 from genlab.data import DATASETS, Dataset
 from genlab.methods import METHODS
-from genlab.runs import ENDED, REGISTRY, Run, RunSnapshot, RunStore
+from genlab.runs import ENDED, REGISTRY, Run, RunSnapshot
 from genlab.ui import common, explain, forms, inside
 from genlab.ui.common import DiskRun
 
@@ -75,7 +75,7 @@ def live_view(run_id: str) -> None:
     run = common.find_run(run_id)
     if run is None:
         st.title("Live run")
-        st.error(f"No run {run_id!r} here: not live in this server and not in {RunStore().home}.")
+        st.error(f"No run {run_id!r} here: not live in this server and not in its run store.")
         st.page_link(common.PAGE_FILES["train"], label="Train a model", icon=":material/add:")
         return
     snap = run.snapshot()
@@ -140,7 +140,7 @@ def _status_body(run: AnyRun, every: float | None, page_status: str) -> None:
     eta = f" · ETA {common.fmt_duration(snap.eta_s)}" if snap.eta_s is not None else ""
     st.progress(frac, text=f"{100 * frac:.0f}%{eta}")
     if snap.error:
-        lines = snap.error.strip().splitlines()
+        lines = common.public_text(snap.error).strip().splitlines()
         more = "\n\n(…)" if len(lines) > ERROR_LINES else ""
         st.error("Run failed: " + "\n".join(lines[:ERROR_LINES]) + more, icon=":material/error:")
 
@@ -337,7 +337,7 @@ def resume_panel(run: AnyRun, snap: RunSnapshot) -> None:
             try:
                 common.resume_run(snap.id, int(steps), lr_scale=float(scale) if lower else None)
             except ValueError as e:
-                st.error(f"Cannot resume: {e}")
+                st.error(f"Cannot resume: {common.public_text(str(e))}")
             else:
                 st.session_state.pop("genlab.curves", None)
                 st.rerun()
@@ -415,7 +415,7 @@ def restart_offer(run: Run) -> None:
                 data_options=run.data_options,
             ).start()
         except ValueError as e:
-            st.error(f"Cannot restart: {e}")
+            st.error(f"Cannot restart: {common.public_text(str(e))}")
             return
         run.stop()
         st.switch_page(common.PAGE_FILES["live"], query_params={"run": new.id})

@@ -88,7 +88,7 @@ def _do_delete(row: compare.RunRow) -> None:
     try:
         compare.delete_run(row, RunStore())
     except (ValueError, OSError) as e:
-        _flash("error", str(e))
+        _flash("error", common.public_text(str(e)))
         return
     st.session_state.pop("runs_pick", None)
     _flash("success", f"Deleted {row.id}.")
@@ -108,7 +108,7 @@ def _do_resume(row: compare.RunRow, steps_key: str, lr_key: str | None = None) -
             scale = float(st.session_state[lr_key])
             common.resume_run(row.id, steps, lr_scale=scale)
     except ValueError as e:
-        _flash("error", str(e))
+        _flash("error", common.public_text(str(e)))
         return
     lower = f" with every learning rate times {scale:g}" if lr_key else ""
     _flash("success", f"Resumed {row.id}: training up to step {steps}{lower}.")
@@ -262,7 +262,7 @@ def _downloads(row: compare.RunRow) -> None:
 def _details(row: compare.RunRow) -> None:
     with st.container(border=True):
         if row.corrupt:
-            st.error(f"**{row.id}** cannot be read: {row.error}")
+            st.error(f"**{row.id}** cannot be read: {common.public_text(row.error or '')}")
             st.caption("Its folder is kept until you delete it.")
             _delete(row)
             return
@@ -272,7 +272,8 @@ def _details(row: compare.RunRow) -> None:
             f"{row.steps} · {compare.fmt_seconds(row.elapsed_s)} · {row.hparams}"
         )
         if row.error:
-            st.error(row.error.splitlines()[0] if row.status != "failed" else row.error)
+            error = common.public_text(row.error)
+            st.error(error.splitlines()[0] if row.status != "failed" else error)
         left, right = st.columns([3, 2])
         with left:
             live_link(row.id)
@@ -298,7 +299,7 @@ def _body() -> None:
         st.info("No runs yet. Start one on the Train page (or several at once on Compare).")
         return
     n_live = sum(r.live for r in rows)
-    st.caption(f"{len(rows)} runs · {n_live} live · stored in `{RunStore().home}`")
+    st.caption(f"{len(rows)} runs · {n_live} live")
     st.session_state.runs_ids = [r.id for r in rows]
     _table(rows)
     ids = [r.id for r in rows]
