@@ -125,6 +125,26 @@ def test_thin_minmax_short_series_unchanged():
         viz.thin_minmax([1, 2], [1.0], 10)
 
 
+def test_a_single_evaluation_gets_an_axis_from_zero():
+    """One point at step 1000: plotly's own axis would span 999 .. 1001 (ticks at 1,000.5)."""
+    fig = viz.curves_figure(
+        {"eval/hq": ([1000], [0.5]), "eval/modes": ([1000], [7])}, subplots=True
+    )
+    assert fig.layout.xaxis.range == (0.0, 1050.0) and fig.layout.xaxis2.range == (0.0, 1050.0)
+    assert viz.curves_figure({"loss/d": ([1000], [0.5])}).layout.xaxis.range == (0.0, 1050.0)
+    assert viz.curves_figure({"loss/d": ([10, 20], [0.5, 1.0])}).layout.xaxis.range is None
+    one = viz.compare_curves_figure([("a", [1000], [1.0]), ("b", [1000], [2.0])], "eval/hq")
+    assert one.layout.xaxis.range == (0.0, 1050.0)
+
+
+def test_generated_points_are_not_the_real_points_colour():
+    pts = np.zeros((5, 2))
+    fig = viz.points_vs_real_figure(pts, pts)
+    real, generated = fig.data
+    assert real.name == "real" and generated.name == "generated"
+    assert real.marker.color == viz.REAL_COLOR and generated.marker.color == viz.GENERATED_COLOR
+
+
 def test_ema_debiased():
     assert np.allclose(viz.ema([3.0] * 50, 0.9), 3.0)  # no pull towards 0 at the start
     y = np.r_[np.zeros(50), np.ones(50)]
@@ -335,6 +355,11 @@ def test_upload_dataset_preview_and_error(home):
     assert not at.exception
     assert any("Cannot use this data" in e.value for e in at.error)
     assert at.button(key="start").disabled
+    # the user's own file name, never the saved copy's (hash-prefixed, in the server's temp)
+    at.file_uploader[0].set_value(("empty.csv", b"", "text/csv")).run()
+    errors = " ".join(e.value for e in at.error)
+    assert "empty.csv" in errors, errors
+    assert tempfile.gettempdir() not in errors and "e3b0c44298fc1c14" not in errors
 
 
 # ----- Live page -------------------------------------------------------------------------------

@@ -153,7 +153,7 @@ def _live_runs() -> None:
         snap = run.snapshot()
         st.page_link(
             PAGE_FILES["live"],
-            label=f"{snap.method} · {snap.dataset} · {snap.status}",
+            label=f"{run.name or f'{snap.method} · {snap.dataset}'} · {snap.status}",
             query_params={"run": run.id},
             icon=":material/monitoring:",
         )

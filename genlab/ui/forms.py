@@ -25,6 +25,7 @@ from genlab.data.base import DataSpec
 from genlab.methods import METHODS
 from genlab.runs import Run
 from genlab.runs.build import method_config, train_config
+from genlab.runs.store import NAME_MAX, clean_name
 from genlab.ui import common, explain, own_data
 
 VALUES = "genlab.form.values"  # widget key -> last value, survives pages that do not draw it
@@ -553,33 +554,44 @@ def start_section(setup: Setup) -> None:
     with right:
         executor_select()
     with left:
-        st.caption(what)
-        clicked = st.button(
-            "Start training",
-            type="primary",
-            icon=":material/play_arrow:",
-            disabled=setup.dataset is None or not allowed or bool(problems),
-            key="start",
-            width="stretch",
+        st.text_input(
+            "Run name (optional)",
+            key=RUN_NAME_KEY,
+            max_chars=NAME_MAX,
+            placeholder=what,
+            help="Your name for the run, shown wherever runs are listed; rename it later on "
+            "the Runs page.",
         )
+    clicked = st.button(
+        f"Start training: {what}",
+        type="primary",
+        icon=":material/play_arrow:",
+        disabled=setup.dataset is None or not allowed or bool(problems),
+        key="start",
+        width="stretch",
+    )
     if problems:
         st.error("Cannot start: " + "; ".join(problems), icon=":material/error:")
     if not allowed:
         common.readonly_note("Starting runs")
     if clicked:
         try:
-            run = start_run(setup)
+            run = start_run(setup, st.session_state.get(RUN_NAME_KEY, ""))
         except ValueError as e:
             st.error(f"Cannot start: {common.public_text(str(e))}")
         else:
             st.switch_page(common.PAGE_FILES["live"], query_params={"run": run.id})
 
 
-def start_run(setup: Setup) -> Run:
+RUN_NAME_KEY = "genlab.run_name"
+
+
+def start_run(setup: Setup, name: str = "") -> Run:
     """Validate and launch (ValueError with every problem when the setup is not valid, or when
     this session may not start runs: the read-only check is made here, on the server)."""
     if not common.can_control():
         raise ValueError(f"{common.READONLY_NOTE} Starting runs is locked.")
+    name = clean_name(name)
     cls = Run
     if st.session_state.get(EXECUTOR_KEY, "local") == "ray":
         from genlab.runs.ray_exec import RayRun
@@ -593,4 +605,6 @@ def start_run(setup: Setup) -> Run:
         data_file=setup.data_file,
         data_options=setup.data_options or None,
     )
+    if name:
+        run.rename(name)
     return run.start()

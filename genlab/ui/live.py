@@ -57,7 +57,8 @@ def run_picker() -> None:
         st.page_link(
             common.PAGE_FILES["live"],
             query_params={"run": run.id},
-            label=f"{snap.method} on {snap.dataset} · {snap.status} · step "
+            label=(f"{run.name} · " if run.name else "")
+            + f"{snap.method} on {snap.dataset} · {snap.status} · step "
             f"{snap.step:,}/{snap.steps:,} · {run.id}",
             icon=STATUS_BADGE.get(snap.status, ("gray", None))[1],
         )
@@ -99,7 +100,8 @@ def live_view(run_id: str) -> None:
 def header(run: AnyRun, snap: RunSnapshot) -> None:
     method = METHODS[snap.method].label if snap.method in METHODS else snap.method
     data = DATASETS[snap.dataset].label if snap.dataset in DATASETS else snap.dataset
-    st.subheader(f"{method} on {data}")
+    name = run.name if isinstance(run, Run) else run.info.get("name")
+    st.subheader(f"{name} · {method} on {data}" if name else f"{method} on {data}")
     where = "live in this server" if isinstance(run, Run) else "read from disk (read-only)"
     st.caption(f"Run `{snap.id}` · {where} · device {snap.device}")
 

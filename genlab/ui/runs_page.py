@@ -11,7 +11,7 @@ import pandas as pd
 import streamlit as st
 
 from genlab import compare
-from genlab.runs.store import RunStore
+from genlab.runs.store import NAME_MAX, RunStore
 from genlab.ui import common
 from genlab.ui.compare import live_link, show_sample
 
@@ -35,6 +35,7 @@ def _table(rows: list[compare.RunRow]) -> None:
         ),
         "last metrics": st.column_config.TextColumn("last metrics", width="large"),
         "id": st.column_config.TextColumn("id", width="small"),
+        "name": st.column_config.TextColumn("name", help="Your name for the run (rename below)"),
     }
     st.dataframe(
         df,
@@ -44,6 +45,7 @@ def _table(rows: list[compare.RunRow]) -> None:
         on_select=_picked,
         selection_mode="single-row",
         column_order=[
+            "name",
             "status",
             "method",
             "dataset",
@@ -115,6 +117,42 @@ def _do_resume(row: compare.RunRow, steps_key: str, lr_key: str | None = None) -
 
 
 # Button actions are callbacks: they run before the panel redraws, so it shows their outcome.
+def _do_rename(row: compare.RunRow, key: str) -> None:
+    if not common.require_control("renaming"):
+        return
+    try:
+        name = compare.rename_run(row, st.session_state[key])
+    except (ValueError, OSError) as e:
+        _flash("error", common.public_text(str(e)))
+        return
+    _flash("success", f"Named the run “{name}”." if name else "Removed the run's name.")
+
+
+def _rename(row: compare.RunRow) -> None:
+    key = f"runs_name_{row.id}"
+    if key not in st.session_state:
+        st.session_state[key] = row.name
+    locked = not common.can_control()
+    c1, c2 = st.columns([2, 1], vertical_alignment="bottom")
+    c1.text_input(
+        "Name",
+        key=key,
+        max_chars=NAME_MAX,
+        placeholder="e.g. hinge loss, slower D",
+        disabled=locked,
+        help="Your name for the run, shown wherever runs are listed (kept in its run.json)",
+    )
+    c2.button(
+        "Rename",
+        key="runs_rename",
+        icon=":material/edit:",
+        on_click=_do_rename,
+        args=(row, key),
+        disabled=locked,
+        width="stretch",
+    )
+
+
 def _delete(row: compare.RunRow) -> None:
     if not common.can_control():
         st.button("Delete…", disabled=True, key="runs_delete", icon=":material/delete:")
@@ -266,8 +304,9 @@ def _details(row: compare.RunRow) -> None:
             st.caption("Its folder is kept until you delete it.")
             _delete(row)
             return
+        named = f"**{row.name}** · " if row.name else ""
         st.markdown(
-            f"**{row.method}** on **{row.dataset}** · `{row.id}`  \n"
+            f"{named}**{row.method}** on **{row.dataset}** · `{row.id}`  \n"
             f"{row.status} · step {row.step} of "
             f"{row.steps} · {compare.fmt_seconds(row.elapsed_s)} · {row.hparams}"
         )
@@ -277,6 +316,7 @@ def _details(row: compare.RunRow) -> None:
         left, right = st.columns([3, 2])
         with left:
             live_link(row.id)
+            _rename(row)
             _resume(row)
             _downloads(row)
             _delete(row)
