@@ -387,6 +387,24 @@ def test_live_page_running(home, runs_to_stop):
     assert wait_for(lambda: run.status == "paused", 30)
 
 
+def test_applying_a_live_knob_is_confirmed(home, runs_to_stop):
+    run = _start(runs_to_stop, steps=100_000)
+    assert wait_for(lambda: run.snapshot().step >= 5)
+    at = live_page(run.id)
+    at.number_input(key=forms.wkey(f"live.{run.id}", "lr_d")).set_value(4e-4).run()
+    assert not at.button(key="live.apply").disabled
+    at.button(key="live.apply").click().run()
+    assert not at.exception, at.exception
+    assert any("Applied at step" in s.value and "lr_d=0.0004" in s.value for s in at.success)
+    assert at.button(key="live.apply").disabled  # nothing left to apply
+    assert run.cfg.lr_d == 4e-4
+    # a typed value out of range is refused with its name, not applied
+    at.number_input(key=forms.wkey(f"live.{run.id}", "lr_d")).set_value(-5.0).run()
+    at.button(key="live.apply").click().run()
+    assert any("lr_d=-5.0 is below the minimum" in e.value for e in at.error)
+    assert run.cfg.lr_d == 4e-4
+
+
 def test_live_page_paused_then_step_and_stop(home, runs_to_stop):
     run = _start(runs_to_stop, steps=100_000)
     assert wait_for(lambda: run.snapshot().step >= 5)

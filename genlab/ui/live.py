@@ -10,6 +10,7 @@ kept in session state between refreshes.
 from __future__ import annotations
 
 import threading
+import time
 from collections import OrderedDict
 from typing import Any
 
@@ -27,6 +28,8 @@ STATUS_EVERY_S = 1.0  # status, step, speed, progress
 CHARTS_EVERY_S = 1.0  # curves and samples (redrawn only when something new arrived)
 PAUSED_EVERY_S = 1.0  # the same: a page drawn while paused keeps its interval after Resume
 ERROR_LINES = 8
+APPLIED_KEY = "genlab.live.applied"  # the last Apply: run id, "lr_d=0.0004", step, time
+APPLIED_SHOWN_S = 8.0
 STATUS_BADGE = {
     "queued": ("blue", ":material/hourglass_empty:"),
     "running": ("green", ":material/play_arrow:"),
@@ -370,7 +373,21 @@ def live_knobs(run: Run) -> None:
             except ValueError as e:
                 st.error(str(e))
             else:
-                st.toast("Applied: " + ", ".join(f"{k}={v}" for k, v in changes.items()))
+                text = ", ".join(f"{k}={forms.format_value(v)}" for k, v in changes.items())
+                # shown by the redraw (which also greys Apply out): a toast sent in this run
+                # was lost to the polling panels' reruns (seen in the browser)
+                step = run.snapshot().step
+                st.session_state[APPLIED_KEY] = dict(
+                    run=run.id, text=text, step=step, t=time.time()
+                )
+                st.rerun()
+        applied = st.session_state.get(APPLIED_KEY) or {}
+        if applied.get("run") == run.id and time.time() - applied["t"] < APPLIED_SHOWN_S:
+            msg = f"Applied at step {applied['step']:,}: {applied['text']}"
+            st.success(msg, icon=":material/check:")
+            if not applied.get("toasted"):  # the toast once, the message for a few seconds
+                st.toast(msg, icon=":material/tune:")
+                applied["toasted"] = True
         if run.live_changes:
             st.caption(
                 "Changed so far: "
