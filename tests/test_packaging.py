@@ -30,3 +30,20 @@ def test_console_script_is_the_cli():
     import importlib
 
     assert callable(getattr(importlib.import_module(module), func))
+
+
+def test_readme_quick_start_order_and_the_ci_command():
+    """A venv first, the CPU torch before the command that would pull the CUDA build, and the
+    README's test command is the one .ci/run runs."""
+    readme = (ROOT / "README.md").read_text()
+    quick = readme.split("## Quick start", 1)[1].split("\n## ", 1)[0]
+    venv = quick.index("python3 -m venv")
+    cpu_torch = quick.index("download.pytorch.org/whl/cpu")
+    app = quick.index("pip install -r requirements.txt && streamlit run app.py")
+    tests = quick.index("pip install -r requirements-dev.txt && python -m pytest -q")
+    assert venv < cpu_torch < app < tests
+    assert (
+        "pip install -r requirements-dev.txt && python -m pytest -q"
+        in (ROOT / ".ci" / "run").read_text()
+    )
+    assert "GENLAB_HOME" in quick and "--server.address 127.0.0.1" in quick
