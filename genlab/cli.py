@@ -31,7 +31,9 @@ class CliError(Exception):
     pass
 
 
-def _catalogue() -> dict[str, Any]:
+def _catalogue(sizes: bool = True) -> dict[str, Any]:
+    """Methods and datasets; with `sizes`, every built-in dataset is loaded to count it (the slow
+    part of `list`: MNIST, digits and the name lists take seconds each)."""
     from genlab.data import DATASETS, load_dataset
     from genlab.methods import METHODS
 
@@ -47,7 +49,7 @@ def _catalogue() -> dict[str, Any]:
             "label": info.label,
             "upload": info.upload,
         }
-        if not info.upload:
+        if sizes and not info.upload:
             spec = load_dataset(info.name).spec
             row.update(
                 size=spec.n_train + spec.n_val, classes=spec.n_classes, shape=list(spec.shape)
@@ -57,7 +59,7 @@ def _catalogue() -> dict[str, Any]:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    cat = _catalogue()
+    cat = _catalogue(sizes=args.json or args.sizes)
     if args.json:
         print(json.dumps(cat, indent=1))
         return 0
@@ -71,6 +73,8 @@ def cmd_list(args: argparse.Namespace) -> int:
             "your file (--data-file)"
             if d["upload"]
             else (f"{d['size']} items, {d['classes']} classes, shape {tuple(d['shape'])}")
+            if "size" in d
+            else d["label"]
         )
         print(f"  {d['name']:<13} {d['kind']:<10} {size}")
     return 0
@@ -196,14 +200,21 @@ def _run_class(executor: str):
 
 
 def cmd_resume(args: argparse.Namespace) -> int:
+    from genlab.runs import RunDir
+
     t0 = time.time()
     path = _run_dir(args.run_dir)
+    info = RunDir(path).read_info()
+    step, target = int(info.get("step", 0)), args.steps or int(info.get("steps", 0))
+    if target <= step:  # Run.from_dir would end at once and report "done"
+        raise CliError(
+            f"nothing to train: the run is already at step {step} and --steps "
+            f"{target} is the total to reach, not a number to add (give more than {step})"
+        )
     overrides = None
     if args.lr_scale is not None:  # e.g. after a divergence: every lr* hyperparameter times F
-        from genlab.runs import RunDir
         from genlab.runs.run import scaled_lrs
 
-        info = RunDir(path).read_info()
         overrides = scaled_lrs(info["method"], info["method_config"], args.lr_scale)
     run = _run_class(args.executor).from_dir(path, steps=args.steps, method_overrides=overrides)
     run.start()
@@ -215,6 +226,9 @@ def _run_dir(path: str) -> Path:
     if not (p / "run.json").exists():
         raise CliError(f"{path} is not a run folder (no run.json)")
     return p
+
+
+SAMPLE_EXT = {"images": ".png", "text": ".txt", "points": ".csv", "sequences": ".csv"}
 
 
 def cmd_sample(args: argparse.Namespace) -> int:
@@ -230,6 +244,13 @@ def cmd_sample(args: argparse.Namespace) -> int:
         raise CliError(f"--n {args.n} is outside 1..10000")
     d = RunDir(_run_dir(args.run_dir))
     info = d.read_info()
+    ext = SAMPLE_EXT.get((info.get("spec") or {}).get("kind", ""), ".csv")
+    out = Path(args.out or d.path / f"sample{ext}")
+    if out.suffix.lower() != ext:  # before anything is loaded: one line, nothing written
+        raise CliError(
+            f"--out {out.name}: a {info['spec']['kind']} run samples to a {ext} file, "
+            f"not {out.suffix or 'a name without extension'}"
+        )
     tensors, meta = d.load_checkpoint()
     data = load_dataset(info["dataset"], info.get("data_file"), info.get("data_options"))
     train = train_config(info["method"], dict(info["train_config"], device="cpu"))
@@ -240,7 +261,6 @@ def cmd_sample(args: argparse.Namespace) -> int:
     y = m.sample_labels(args.n) if m.conditional else None
     s = m.sample(args.n, y, generator=g)
     kind = data.spec.kind
-    out = Path(args.out or d.path / f"sample.{ {'images': 'png', 'text': 'txt'}.get(kind, 'csv') }")
     if kind == "images":
         nrow = None
         if m.conditional:
@@ -278,7 +298,12 @@ def build_parser() -> argparse.ArgumentParser:
     sub = ap.add_subparsers(dest="cmd", required=True)
 
     p = sub.add_parser("list", help="methods and datasets")
-    p.add_argument("--json", action="store_true")
+    p.add_argument(
+        "--json", action="store_true", help="one JSON object, with every dataset's size and shape"
+    )
+    p.add_argument(
+        "--sizes", action="store_true", help="load every dataset to show its size (slower)"
+    )
     p.set_defaults(fn=cmd_list)
 
     p = sub.add_parser("train", help="train a method on a dataset in the foreground")
@@ -298,22 +323,31 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(fn=cmd_train)
 
     p = sub.add_parser("sample", help="sample from a saved run")
-    p.add_argument("run_dir")
-    p.add_argument("--n", type=int, default=64)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--out")
+    p.add_argument("run_dir", help="a run folder (with run.json and a checkpoint)")
+    p.add_argument("--n", type=int, default=64, help="how many samples, 1..10000 (default 64)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the noise (default 0)")
+    p.add_argument(
+        "--out",
+        help="the file to write; its extension must fit the data: .png (images), .csv (points, "
+        "sequences), .txt (text). Default: sample.<ext> in the run folder",
+    )
     p.set_defaults(fn=cmd_sample)
 
     p = sub.add_parser("resume", help="continue a saved run from its last checkpoint")
-    p.add_argument("run_dir")
-    p.add_argument("--steps", type=int, help="new total step count")
+    p.add_argument("run_dir", help="a run folder (with run.json and a checkpoint)")
+    p.add_argument(
+        "--steps",
+        type=int,
+        help="the new total step count, more than the run's current step (default: its "
+        "planned total); at or below it nothing is trained and the exit status is 2",
+    )
     p.add_argument(
         "--lr-scale",
         type=float,
         metavar="F",
         help="multiply every learning rate (lr, lr_g, lr_d) by F, e.g. 0.5 after a divergence",
     )
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help="print one JSON object at the end")
     p.set_defaults(fn=cmd_resume)
 
     p = sub.add_parser(
@@ -487,3 +521,9 @@ def main(argv: list[str] | None = None) -> int:
         msg = str(e).splitlines()[0] if str(e) else type(e).__name__
         print(f"genlab: error: {msg}", file=sys.stderr)
         return 2
+
+
+def console() -> None:
+    """The `genlab` command that `pip install .` puts on PATH (the same as `python -m genlab`)."""
+    exit_on_sigterm()
+    sys.exit(main())

@@ -50,6 +50,7 @@ class RunRow:
     live: bool = False
     has_checkpoint: bool = False
     info: dict[str, Any] = field(default_factory=dict, repr=False)
+    name: str = ""  # the user's name for the run ('' = none)
 
     @property
     def corrupt(self) -> bool:
@@ -66,12 +67,14 @@ class RunRow:
         would lose the user's choice at the next refresh."""
         if self.corrupt:
             return f"{self.id} (corrupt)"
+        if self.name:
+            return f"{self.name} · {self.id[-4:]}"
         when = time.strftime("%m-%d %H:%M", time.localtime(self.created)) if self.created else ""
         return f"{self.method} · {self.dataset} · {when} · {self.id[-4:]}"
 
 
 # ----- hyperparameter summary ---------------------------------------------------------------
-def _fmt(v: Any) -> str:
+def fmt_value(v: Any) -> str:
     if isinstance(v, float):
         return f"{v:.3g}"
     return str(v)
@@ -102,13 +105,65 @@ def hparam_summary(
         default = m_def.get(p.name, p.default)
         v = (method_config or {}).get(p.name, default)
         if v != default:
-            parts.append(f"{p.name}={_fmt(v)}")
+            parts.append(f"{p.name}={fmt_value(v)}")
     base = params.build(params.TrainConfig, {**cls.train_defaults, **t_def})
     for name in KEY_TRAIN:
         v = (train_config or {}).get(name, getattr(base, name))
         if v != getattr(base, name):
-            parts.append(f"{name}={_fmt(v)}")
+            parts.append(f"{name}={fmt_value(v)}")
     return ", ".join(parts) or "defaults"
+
+
+# ----- what differs between runs ------------------------------------------------------------
+def run_config(row: RunRow) -> dict[str, Any]:
+    """Every setting of a run in one flat dict: method, dataset, its hyperparameters, training
+    settings and dataset options, under their declared names."""
+    info = row.info
+    return {
+        "method": row.method,
+        "dataset": row.dataset,
+        **(info.get("method_config") or {}),
+        **(info.get("train_config") or {}),
+        **(info.get("data_options") or {}),
+    }
+
+
+MISSING = "–"  # a setting one run has and another does not (different methods)
+
+
+def config_diff(rows: list[RunRow]) -> dict[str, list[Any]]:
+    """The settings whose values are not the same in all `rows`: {name: [value per row]}, in
+    the order method, dataset, then as declared; MISSING where a run has no such setting."""
+    configs = [run_config(r) for r in rows]
+    keys: list[str] = []
+    for c in configs:
+        keys += [k for k in c if k not in keys]
+    out = {}
+    for k in keys:
+        values = [c.get(k, MISSING) for c in configs]
+        if any(v != values[0] for v in values[1:]):
+            out[k] = values
+    return out
+
+
+def diff_labels(rows: list[RunRow], max_keys: int = 3) -> dict[str, str]:
+    """A label per run made of what differs between `rows` ("lr_g=0.0001, loss=hinge"), after
+    the user's name when it has one; runs that differ in nothing keep their own labels."""
+    diff = config_diff(rows) if len(rows) > 1 else {}
+    # settings only some of the runs have (another method's) are in the table, not the labels
+    shared = {k: v for k, v in diff.items() if MISSING not in v}
+    out = {}
+    for i, r in enumerate(rows):
+        parts = [f"{k}={fmt_value(v[i])}" for k, v in shared.items()][:max_keys]
+        more = len(shared) - max_keys
+        text = ", ".join(parts) + (f" (+{more} more)" if more > 0 else "")
+        if r.name:
+            text = f"{r.name} · {text}" if text else r.name
+        out[r.id] = text or r.label
+    seen: dict[str, int] = {}
+    for v in out.values():
+        seen[v] = seen.get(v, 0) + 1
+    return {k: (f"{v} · {k[-4:]}" if seen[v] > 1 else v) for k, v in out.items()}
 
 
 # ----- rows ---------------------------------------------------------------------------------
@@ -132,11 +187,13 @@ def _row_from_run(run: Run) -> RunRow:
         dir=run.dir.path,
         live=live,
         has_checkpoint=run.dir.has_checkpoint(),
+        name=run.name,
         info={
             "method_config": cfg,
             "train_config": train,
             "spec": run.data.spec.to_dict(),
             "data_file": run.data_file,
+            "data_options": run.data_options,
         },
     )
 
@@ -168,6 +225,7 @@ def _row_from_info(info: dict[str, Any]) -> RunRow:
         dir=d.path,
         has_checkpoint=status != "corrupt" and d.has_checkpoint(),
         info=info,
+        name=str(info.get("name") or ""),
     )
 
 
@@ -223,6 +281,7 @@ def table_rows(rows: list[RunRow]) -> list[dict[str, Any]]:
         out.append(
             {
                 "open": f"./live?run={r.id}" if not r.corrupt else None,
+                "name": r.name,
                 "status": r.status,
                 "method": r.method,
                 "dataset": r.dataset,
@@ -241,6 +300,16 @@ def table_rows(rows: list[RunRow]) -> list[dict[str, Any]]:
 
 
 # ----- actions ------------------------------------------------------------------------------
+def rename_run(row: RunRow, name: str) -> str:
+    """Name a run: through the live Run when this process trains it (its next run.json write
+    keeps the name), else in its folder's run.json. Returns the name kept."""
+    run = REGISTRY.get(row.id)
+    if run is not None and run.dir.path == row.dir:
+        run.rename(name)
+        return run.name
+    return RunDir(row.dir).rename(name)
+
+
 def delete_run(row: RunRow, store: RunStore | None = None) -> None:
     """Delete a run folder; a live run must be stopped first."""
     run = REGISTRY.get(row.id)
@@ -367,9 +436,10 @@ def series(row: RunRow, key: str) -> tuple[list[int], list[float], list[float]]:
     return steps, ts, vs
 
 
-def metrics_table(rows: list[RunRow]) -> list[dict[str, Any]]:
-    """One row per run: its last value of every metric; `floor/X` (the real-vs-real reference)
-    sits next to `eval/X` when a run has it."""
+def metrics_table(rows: list[RunRow], labels: dict[str, str] | None = None) -> list[dict[str, Any]]:
+    """One row per run: its last value of every metric (None where it has none); `floor/X` (the
+    real-vs-real reference) sits next to `eval/X` when a run has it. `labels` names the runs
+    (default: their own labels)."""
     keys = metric_keys(rows)
     evals = [k for k in keys if k.startswith("eval/")]
     floors = [k for k in keys if k.startswith("floor/")]
@@ -383,7 +453,7 @@ def metrics_table(rows: list[RunRow]) -> list[dict[str, Any]]:
     out = []
     for r in rows:
         row: dict[str, Any] = {
-            "run": r.label,
+            "run": (labels or {}).get(r.id, r.label),
             "status": r.status,
             "method": r.method,
             "dataset": r.dataset,

@@ -41,6 +41,12 @@ class Param:
     log: bool = False  # a log-scale quantity (learning rates): widgets step multiplicatively
     live: bool = False  # may be changed while a run is live, without a restart
     advanced: bool = False  # hidden in the app's teaching mode
+    label: str = ""  # the widget's human name ("Generator learning rate"); links and CLI use `name`
+
+    @property
+    def title(self) -> str:
+        """The widget label: the human name with the declared name beside it."""
+        return f"{self.label} · {self.name}" if self.label else self.name
 
 
 def param(
@@ -54,9 +60,12 @@ def param(
     log: bool = False,
     live: bool = False,
     advanced: bool = False,
+    label: str = "",
 ) -> Any:
-    """Declare one hyperparameter field of a config dataclass."""
+    """Declare one hyperparameter field of a config dataclass; `label` is its human name in the
+    app (the declared field name stays the name in links, JSON and the CLI)."""
     meta = {
+        "label": label,
         "low": low,
         "high": high,
         "choices": tuple(choices) if choices is not None else None,
@@ -228,13 +237,28 @@ def lr_factor(schedule: str, step: int, steps: int) -> float:
 class TrainConfig:
     """The training settings every method shares; the runner owns the loop."""
 
-    steps: int = param(3000, low=1, high=1_000_000, help="Optimiser steps to train.", group="Run")
-    batch_size: int = param(128, low=1, high=4096, help="Examples per step.", group="Run")
+    steps: int = param(
+        3000,
+        label="Training steps",
+        low=1,
+        high=1_000_000,
+        help="Optimiser steps to train.",
+        group="Run",
+    )
+    batch_size: int = param(
+        128, label="Batch size", low=1, high=4096, help="Examples per step.", group="Run"
+    )
     seed: int = param(
-        0, low=0, high=2**31 - 1, help="Seed for weights, noise and batches.", group="Run"
+        0,
+        label="Random seed",
+        low=0,
+        high=2**31 - 1,
+        help="Seed for weights, noise and batches.",
+        group="Run",
     )
     device: str = param(
         "auto",
+        label="Device",
         choices=("auto", "cpu", "cuda", "mps"),
         help="auto = CUDA if present, else MPS, else CPU.",
         group="Run",
@@ -242,6 +266,7 @@ class TrainConfig:
     )
     lr_schedule: str = param(
         "constant",
+        label="Learning-rate schedule",
         choices=("constant", "cosine", "step"),
         help="Learning-rate schedule over the run: cosine decays to 5% of "
         "the set rate; step divides it by 5 at 60% and by 20 at 80%.",
@@ -249,10 +274,17 @@ class TrainConfig:
         advanced=True,
     )
     log_every: int = param(
-        25, low=1, high=100_000, help="Steps between logged losses.", group="Run", advanced=True
+        25,
+        label="Log losses every (steps)",
+        low=1,
+        high=100_000,
+        help="Steps between logged losses.",
+        group="Run",
+        advanced=True,
     )
     sample_every: int = param(
         200,
+        label="Keep samples every (steps)",
         low=1,
         high=100_000,
         help="Steps between kept sample snapshots.",
@@ -261,6 +293,7 @@ class TrainConfig:
     )
     eval_every: int = param(
         1000,
+        label="Evaluate every (steps)",
         low=0,
         high=1_000_000,
         help="Steps between quality evaluations (0 = only at the end).",
@@ -269,6 +302,7 @@ class TrainConfig:
     )
     checkpoint_every: int = param(
         1000,
+        label="Checkpoint every (steps)",
         low=0,
         high=1_000_000,
         help="Steps between checkpoints (0 = only at the end).",
@@ -277,6 +311,7 @@ class TrainConfig:
     )
     precision: str = param(
         "fp32",
+        label="Numeric precision",
         choices=("fp32", "bf16"),
         help="bf16 = bfloat16 autocast around each training step: faster on "
         "recent CUDA GPUs, slower on most CPUs (see bench/RESULTS.md).",
@@ -285,6 +320,7 @@ class TrainConfig:
     )
     compile: str = param(
         "off",
+        label="Compile the nets",
         choices=("off", "on"),
         help="on = torch.compile the nets (slow first steps while it compiles; "
         "pays off on long GPU runs).",

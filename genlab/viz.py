@@ -153,6 +153,19 @@ def _real_points_trace(real: np.ndarray):
     )
 
 
+GENERATED_COLOR = "#EF553B"  # generated points: red against the grey real ones (live view too)
+
+
+def single_x_range(xs) -> list[float] | None:
+    """An x range for a series with one distinct x (a single evaluation): from 0 to a little past
+    it, where plotly's own would span x ± 1 and label the step 1,000.5."""
+    vals = np.unique(np.asarray(xs, dtype=float))
+    if len(vals) != 1:
+        return None
+    x = float(vals[0])
+    return [min(0.0, x), max(x, 1.0) * 1.05] if x >= 0 else [x * 1.05, 0.0]
+
+
 def compare_curves_figure(
     curves: list[tuple[str, list[float], list[float]]],
     key: str,
@@ -167,6 +180,9 @@ def compare_curves_figure(
         # a sparse series (quality metrics every eval_every steps) needs its points drawn
         mode = "lines+markers" if len(xs) <= 30 else "lines"
         fig.add_trace(go.Scatter(x=xs, y=ys, mode=mode, name=name))
+    single = single_x_range([x for _, xs, _ in curves for x in xs])
+    if single is not None:
+        fig.update_xaxes(range=single)
     fig.update_layout(
         height=380,
         margin=dict(l=10, r=10, t=30, b=10),
@@ -225,7 +241,13 @@ def points_vs_real_figure(
         )
     else:
         fig.add_trace(
-            go.Scattergl(x=s[:, 0], y=s[:, 1], mode="markers", name="samples", marker=dict(size=4))
+            go.Scattergl(
+                x=s[:, 0],
+                y=s[:, 1],
+                mode="markers",
+                name="generated",
+                marker=dict(size=4, color=GENERATED_COLOR, opacity=0.7),
+            )
         )
     fig.update_layout(
         height=height,
@@ -388,6 +410,7 @@ def curves_figure(
     else:
         fig = go.Figure()
     palette = qualitative.Plotly
+    all_xs: list[float] = []
     for i, key in enumerate(keys):
         steps, values = series[key]
         color = palette[i % len(palette)]
@@ -425,6 +448,10 @@ def curves_figure(
             ),
             **pos,
         )
+        single = single_x_range(xs)
+        if single is not None and pos:  # its own subplot: its own axis
+            fig.update_xaxes(range=single, **pos)
+        all_xs.extend(xs)
         floor_key = "floor/" + key.split("/", 1)[-1]
         if floor_key in floors and len(xs):
             fig.add_trace(
@@ -448,6 +475,9 @@ def curves_figure(
     )
     fig.update_yaxes(type="log" if log_y else "linear")
     fig.update_xaxes(title_text=None)
+    single = single_x_range(all_xs)
+    if single is not None and not (subplots and len(keys) > 1):
+        fig.update_xaxes(range=single)
     for x, text in marks or []:
         where = dict(row="all", col="all") if subplots and len(keys) > 1 else {}
         fig.add_vline(
@@ -582,7 +612,7 @@ def live_points_figure(
                     y=s[:, 1],
                     mode="markers",
                     name="generated",
-                    marker=dict(size=4, color="#EF553B", opacity=0.7),
+                    marker=dict(size=4, color=GENERATED_COLOR, opacity=0.7),
                 )
             )
     ref = real if real is not None and len(real) else samples

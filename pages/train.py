@@ -3,11 +3,13 @@ params, preset from the URL), and start a background run."""
 
 import streamlit as st
 
-from genlab.ui import common, forms
+from genlab.ui import forms
 
 st.title("Train a generative model")
 for warning in forms.read_query_params():
     st.warning(warning, icon=":material/link_off:")
+# Start sits above the settings: on a phone the form is several screens long
+start_bar = st.container(border=True)
 
 data_col, method_col = st.columns([5, 7], gap="large")
 with data_col:
@@ -25,20 +27,7 @@ setup = forms.Setup(method, data, data_file, method_values, train_values, data_o
 query = forms.setup_query(setup)
 forms.write_query_params(query)
 
+with start_bar:
+    forms.start_section(setup)
 with method_col:
-    if st.button(
-        "Start training",
-        type="primary",
-        icon=":material/play_arrow:",
-        disabled=dataset is None or not common.can_control(),
-        key="start",
-    ):
-        try:
-            run = forms.start_run(setup)
-        except ValueError as e:
-            st.error(f"Cannot start: {e}")
-        else:
-            st.switch_page(common.PAGE_FILES["live"], query_params={"run": run.id})
-    if not common.can_control():
-        common.readonly_note("Starting runs")
     forms.share_link(query)

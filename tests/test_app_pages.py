@@ -144,8 +144,17 @@ def test_compare_page_overlays_the_selected_runs(home):
     at.selectbox(key="cmp_key").set_value("loss/d")
     no_exception(at.run())
     assert at.get("plotly_chart")  # the curves (and the points samples)
-    table = at.dataframe[0].value
-    assert len(table) == 2 and table["loss/d"].notna().sum() == 1
+    table = next(d.value for d in at.dataframe if "run" in d.value.columns)
+    assert len(table) == 2 and (table["loss/d"] == "–").sum() == 1  # the VAE has no loss/d
+    assert not table.isin(["None", None]).any().any()
+    # each run is labelled by what differs between the two, and a table lists only that
+    gan_label, vae_label = table["run"]
+    assert gan_label.startswith("method=gan, latent_dim=16"), gan_label
+    assert vae_label.startswith("method=vae, latent_dim=2"), vae_label
+    diff = next(d.value for d in at.dataframe if "run" not in d.value.columns)
+    assert list(diff.columns) == list(table["run"])
+    assert "method" in diff.index and "latent_dim" in diff.index and "hidden" not in diff.index
+    assert "Settings that differ" in " ".join(e.label for e in at.expander)
 
 
 def test_compare_page_starts_several_methods_at_once(home):

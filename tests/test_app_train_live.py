@@ -125,6 +125,26 @@ def test_thin_minmax_short_series_unchanged():
         viz.thin_minmax([1, 2], [1.0], 10)
 
 
+def test_a_single_evaluation_gets_an_axis_from_zero():
+    """One point at step 1000: plotly's own axis would span 999 .. 1001 (ticks at 1,000.5)."""
+    fig = viz.curves_figure(
+        {"eval/hq": ([1000], [0.5]), "eval/modes": ([1000], [7])}, subplots=True
+    )
+    assert fig.layout.xaxis.range == (0.0, 1050.0) and fig.layout.xaxis2.range == (0.0, 1050.0)
+    assert viz.curves_figure({"loss/d": ([1000], [0.5])}).layout.xaxis.range == (0.0, 1050.0)
+    assert viz.curves_figure({"loss/d": ([10, 20], [0.5, 1.0])}).layout.xaxis.range is None
+    one = viz.compare_curves_figure([("a", [1000], [1.0]), ("b", [1000], [2.0])], "eval/hq")
+    assert one.layout.xaxis.range == (0.0, 1050.0)
+
+
+def test_generated_points_are_not_the_real_points_colour():
+    pts = np.zeros((5, 2))
+    fig = viz.points_vs_real_figure(pts, pts)
+    real, generated = fig.data
+    assert real.name == "real" and generated.name == "generated"
+    assert real.marker.color == viz.REAL_COLOR and generated.marker.color == viz.GENERATED_COLOR
+
+
 def test_ema_debiased():
     assert np.allclose(viz.ema([3.0] * 50, 0.9), 3.0)  # no pull towards 0 at the start
     y = np.r_[np.zeros(50), np.ones(50)]
@@ -241,6 +261,85 @@ def test_start_with_invalid_setup_shows_the_error(home):
     assert not home.exists() or not any(home.iterdir())  # nothing was created
 
 
+@pytest.mark.parametrize(
+    "scope,name,typed,message",
+    [
+        ("t.gan", "steps", 0, "steps=0 is below the minimum 1"),
+        ("m.gan", "hidden", 100000, "hidden=100000 is above the maximum 2048"),
+        ("m.gan", "lr_d", -5.0, "lr_d=-5.0 is below the minimum 1e-06"),
+    ],
+)
+def test_a_typed_invalid_value_refuses_start_and_is_named(home, scope, name, typed, message):
+    """The widget sends what was typed (no client-side clamping to the last valid value), and
+    Start is refused with the CLI's message naming it; nothing is created."""
+    at = app(method="gan", data="ring8").run()
+    at.number_input(key=forms.wkey(scope, name)).set_value(typed).run()
+    assert not at.exception
+    assert at.number_input(key=forms.wkey(scope, name)).value == typed
+    assert any(message in e.value for e in at.error), [e.value for e in at.error]
+    assert at.button(key="start").disabled
+    assert not home.exists() or not any(home.iterdir())
+    # a valid value again: Start is offered, and the value typed is the one the setup uses
+    valid = {"steps": 3, "hidden": 64, "lr_d": 2e-4}[name]
+    at.number_input(key=forms.wkey(scope, name)).set_value(valid).run()
+    assert not at.error and not at.button(key="start").disabled
+
+
+def test_widgets_show_the_human_label_with_the_declared_name(home):
+    at = app(method="gan", data="ring8").run()
+    labels = {w.key: w.label for w in at.number_input}
+    assert labels[forms.wkey("m.gan", "lr_g")] == "Generator learning rate · lr_g"
+    assert labels[forms.wkey("t.gan", "steps")] == "Training steps · steps"
+    assert at.selectbox(key=forms.wkey("m.gan", "d_norm")).label.endswith(" · d_norm")
+    at.number_input(key=forms.wkey("m.gan", "lr_g")).set_value(2e-4).run()
+    assert at.query_params["lr_g"] in (["0.0002"], "0.0002")  # links keep the declared name
+
+
+def test_teaching_mode_travels_in_the_link_and_survives_a_reload(home, runs_to_stop):
+    at = app(method="gan", data="ring8").run()
+    at.sidebar.toggle(key="genlab.teaching.switch").set_value(True).run()
+    assert not at.exception
+    assert any("teaching=on" in c.value for c in at.code)  # the share link
+    assert at.query_params["teaching"] in (["on"], "on")
+    # a reload is a new session with the same URL: teaching mode is still on
+    again = app(method="gan", data="ring8", teaching="on").run()
+    assert again.sidebar.toggle(key="genlab.teaching.switch").value is True
+    assert "Advanced" not in [e.label for e in again.expander]
+    # Start in teaching mode: the live page has no live-knob panel
+    again.button(key="start").click().run()
+    assert not again.exception and not again.error
+    run_id = again.query_params["run"]
+    run = REGISTRY.get(run_id[0] if isinstance(run_id, list) else run_id)
+    runs_to_stop.append(run)
+    labels = [e.label for e in again.expander]
+    assert "Change hyperparameters while it trains" not in labels, labels
+    # (that the live page keeps ?teaching=on in its URL through a reload is checked in the
+    # browser: AppTest's switch_page runs the page without app.py's sidebar)
+    again.session_state["genlab.teaching"] = False
+    again.run()
+    assert "Change hyperparameters while it trains" in [e.label for e in again.expander]
+
+
+def test_a_drawing_travels_in_the_link(home):
+    from genlab.ui import own_data
+
+    rng = np.random.default_rng(0)
+    pts = np.concatenate([rng.normal(0, 1, (60, 2)), np.repeat([[0], [1]], 30, 0)], 1)
+    at = app(data="csv2d", points=own_data.encode_points(pts.astype(np.float32))).run()
+    assert not at.exception and not at.warning, [w.value for w in at.warning]
+    assert at.radio(key=own_data.MODE).value == own_data.DRAW
+    assert "60" in texts(at)  # the drawing's points, previewed like an upload
+    link = next(c.value for c in at.code if "?method=" in c.value)
+    assert "points=" in link and not at.button(key="start").disabled
+    # too big for a link: the link says so instead of silently dropping it
+    big = np.concatenate([rng.uniform(-3, 3, (3000, 2)), np.zeros((3000, 1))], 1)
+    at.session_state[own_data.POINTS] = big.astype(np.float32)
+    at.run()
+    link = next(c.value for c in at.code if "?method=" in c.value)
+    assert "points=" not in link
+    assert any("too big to travel in the link" in c.value for c in at.caption)
+
+
 def test_upload_dataset_preview_and_error(home):
     at = app(data="csv2d").run()
     assert not at.exception
@@ -256,6 +355,11 @@ def test_upload_dataset_preview_and_error(home):
     assert not at.exception
     assert any("Cannot use this data" in e.value for e in at.error)
     assert at.button(key="start").disabled
+    # the user's own file name, never the saved copy's (hash-prefixed, in the server's temp)
+    at.file_uploader[0].set_value(("empty.csv", b"", "text/csv")).run()
+    errors = " ".join(e.value for e in at.error)
+    assert "empty.csv" in errors, errors
+    assert tempfile.gettempdir() not in errors and "e3b0c44298fc1c14" not in errors
 
 
 # ----- Live page -------------------------------------------------------------------------------
@@ -281,6 +385,24 @@ def test_live_page_running(home, runs_to_stop):
     assert len(at.get("plotly_chart")) >= 2  # loss curves + the samples scatter
     at.button(key="ctl.pause").click().run()
     assert wait_for(lambda: run.status == "paused", 30)
+
+
+def test_applying_a_live_knob_is_confirmed(home, runs_to_stop):
+    run = _start(runs_to_stop, steps=100_000)
+    assert wait_for(lambda: run.snapshot().step >= 5)
+    at = live_page(run.id)
+    at.number_input(key=forms.wkey(f"live.{run.id}", "lr_d")).set_value(4e-4).run()
+    assert not at.button(key="live.apply").disabled
+    at.button(key="live.apply").click().run()
+    assert not at.exception, at.exception
+    assert any("Applied at step" in s.value and "lr_d=0.0004" in s.value for s in at.success)
+    assert at.button(key="live.apply").disabled  # nothing left to apply
+    assert run.cfg.lr_d == 4e-4
+    # a typed value out of range is refused with its name, not applied
+    at.number_input(key=forms.wkey(f"live.{run.id}", "lr_d")).set_value(-5.0).run()
+    at.button(key="live.apply").click().run()
+    assert any("lr_d=-5.0 is below the minimum" in e.value for e in at.error)
+    assert run.cfg.lr_d == 4e-4
 
 
 def test_live_page_paused_then_step_and_stop(home, runs_to_stop):

@@ -39,6 +39,30 @@ def test_list_json():
     assert ring["kind"] == "points" and ring["classes"] == 8 and ring["size"] == 20_000
 
 
+def test_list_loads_no_dataset(monkeypatch, capsys):
+    """Plain `list` only reads the registries; sizes need --sizes (or --json)."""
+    import genlab.data
+
+    def refuse(*a, **k):
+        raise AssertionError("list loaded a dataset")
+
+    monkeypatch.setattr(genlab.data, "load_dataset", refuse)
+    assert main(["list"]) == 0
+    out = capsys.readouterr().out
+    assert "ring8" in out and "mnist" in out and "gan" in out
+    with pytest.raises(AssertionError, match="loaded a dataset"):
+        main(["list", "--sizes"])
+
+
+def test_every_option_has_help():
+    from genlab.cli import build_parser
+
+    sub = next(a for a in build_parser()._actions if a.dest == "cmd")
+    for name in ("sample", "resume", "list"):
+        for action in sub.choices[name]._actions:
+            assert action.help, (name, action.dest)
+
+
 def test_train_json_sample_and_resume(tmp_path, capsys):
     runs = tmp_path / "runs"
     code = main(
@@ -73,9 +97,24 @@ def test_train_json_sample_and_resume(tmp_path, capsys):
     rows = out_csv.read_text().strip().splitlines()
     assert len(rows) == 10 and len(rows[0].split(",")) == 2
 
+    # the format follows the run's data, and a mismatched --out is refused, nothing written
+    for wrong in ("grid.png", "s.txt", "noext"):
+        assert main(["sample", str(run_dir), "--out", str(tmp_path / wrong)]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and wrong in err[0] and ".csv" in err[0], err
+        assert not (tmp_path / wrong).exists()
+
     assert main(["resume", str(run_dir), "--steps", "80", "--json"]) == 0
     res = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert res["steps"] == 80 and res["run_id"] == info["id"]
+
+    # at or below the current step nothing is trained, and the message says why
+    for steps in ("80", "50"):
+        assert main(["resume", str(run_dir), "--steps", steps]) == 2
+        err = capsys.readouterr().err
+        assert "nothing to train" in err and "step 80" in err, err
+    assert main(["resume", str(run_dir)]) == 2  # its planned total (80) is reached
+    assert json.loads((run_dir / "run.json").read_text())["step"] == 80
 
 
 def test_sample_text_and_images(tmp_path, capsys):

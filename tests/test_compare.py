@@ -195,6 +195,54 @@ def test_default_selection_and_metrics_table():
     assert compare.default_metric([], []) is None
 
 
+def _configured(rid, method="gan", name="", **cfg):
+    row = _row(rid, "ring8", 1, {})
+    row.method, row.name = method, name
+    row.info = {"method_config": {"hidden": 32, "lr_g": 1e-3, **cfg}, "train_config": {"seed": 0}}
+    return row
+
+
+def test_runs_are_labelled_by_what_differs_between_them():
+    a, b = _configured("run-aaaa", lr_g=1e-4), _configured("run-bbbb", lr_g=1e-3)
+    assert compare.config_diff([a, b]) == {"lr_g": [1e-4, 1e-3]}
+    assert compare.diff_labels([a, b]) == {"run-aaaa": "lr_g=0.0001", "run-bbbb": "lr_g=0.001"}
+    # the user's name comes first; identical setups stay apart by their ids
+    c = _configured("run-cccc", name="baseline", lr_g=1e-3)
+    assert compare.diff_labels([b, c])["run-cccc"] == "baseline"
+    d = _configured("run-dddd", lr_g=1e-3)
+    assert compare.diff_labels([b, d]) == {"run-bbbb": b.label, "run-dddd": d.label}
+    twin = _configured("run-bbbb-2", name="baseline")
+    assert compare.diff_labels([c, twin]) == {
+        "run-cccc": "baseline · cccc",
+        "run-bbbb-2": "baseline · bb-2",
+    }
+    # another method: its own settings are in the diff table (a dash where a run lacks one),
+    # the label keeps to the settings both have
+    v = _configured("run-vvvv", method="vae", beta=2.0)
+    diff = compare.config_diff([a, v])
+    assert diff["method"] == ["gan", "vae"] and diff["beta"] == [compare.MISSING, 2.0]
+    labels = compare.diff_labels([a, v])
+    assert labels["run-vvvv"] == "method=vae, lr_g=0.001"  # no beta: the GAN has none
+    assert labels["run-aaaa"] == "method=gan, lr_g=0.0001"
+
+
+def test_a_run_is_renamed_live_and_on_disk(tmp_path):
+    run = Run("gan", "ring8", {"hidden": 16}, {**TRAIN, "steps": 4}, store=RunStore(tmp_path))
+    run.rename("  my   first\nGAN ")
+    assert run.name == "my first GAN"
+    run.start().join(120)
+    info = json.loads((run.dir.path / "run.json").read_text())
+    assert info["name"] == "my first GAN"  # kept through the run's own writes
+    row = compare.find(compare.collect_runs(RunStore(tmp_path)), run.id)
+    assert row.name == "my first GAN" and row.label.startswith("my first GAN · ")
+    REGISTRY.forget(run.id)  # now only on disk
+    row = compare.find(compare.collect_runs(RunStore(tmp_path)), run.id)
+    assert compare.rename_run(row, "renamed") == "renamed"
+    assert compare.find(compare.collect_runs(RunStore(tmp_path)), run.id).name == "renamed"
+    with pytest.raises(ValueError, match="at most 60"):
+        compare.rename_run(row, "x" * 61)
+
+
 def test_start_many_reports_errors_per_method(tmp_path):
     runs, errors = compare.start_many(
         "ring8", ["gan", "lstm", "nope"], steps=3, seed=1, store=RunStore(tmp_path)

@@ -328,7 +328,7 @@ def test_teaching_switch_hides_advanced_settings(home):
     at.run()
     assert "Advanced" in [e.label for e in at.expander]
     assert "w.m.vae.binarize" in {s.key for s in at.selectbox}
-    at.sidebar.toggle(key="genlab.teaching").set_value(True).run()
+    at.sidebar.toggle(key="genlab.teaching.switch").set_value(True).run()
     assert not at.exception
     assert "Advanced" not in [e.label for e in at.expander]
     assert "w.m.vae.binarize" not in {s.key for s in at.selectbox}

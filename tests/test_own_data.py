@@ -79,6 +79,19 @@ def test_csv_round_trip_with_and_without_classes():
     assert two.spec.class_names == ("A", "D") and two.spec.n_train + two.spec.n_val == 30
 
 
+def test_a_drawing_round_trips_through_its_link_text():
+    rng = np.random.default_rng(1)
+    pts = np.concatenate([rng.uniform(-4, 4, (150, 2)), rng.integers(0, 4, (150, 1))], 1)
+    text = od.encode_points(pts.astype(np.float32))
+    assert text.replace("-", "").replace("_", "").isalnum()  # URL-safe as it is
+    back = od.decode_points(text)
+    assert back.shape == (150, 3) and np.abs(back[:, :2] - pts[:, :2]).max() <= 0.005 + 1e-6
+    assert (back[:, 2] == pts[:, 2]).all()
+    for bad in ("", "not a drawing", od.encode_points(pts[:5].astype(np.float32))):
+        with pytest.raises(ValueError, match="points="):
+            od.decode_points(bad)
+
+
 def test_canvas_figure_has_a_clickable_grid_first():
     pts = np.array([[0.0, 0.0, 0], [1.0, 1.0, 1]], dtype=np.float32)
     fig = od.canvas_figure(pts)

@@ -26,6 +26,20 @@ def test_every_param_declares_help_and_range_or_choices():
                 assert p.low <= p.default <= p.high, f"{cls.__name__}.{p.name}"
 
 
+def test_every_param_has_a_human_label_beside_its_declared_name():
+    from genlab.data import DATASETS
+
+    configs = [TrainConfig] + [m.Config for m in METHODS.values()]
+    configs += [d.Config for d in DATASETS.values() if d.Config is not None]
+    for cls in configs:
+        for p in params.describe(cls):
+            assert p.label and p.label != p.name, f"{cls.__name__}.{p.name} has no label"
+            assert p.title == f"{p.label} · {p.name}"
+    lr_g = {p.name: p for p in params.describe(METHODS["gan"].Config)}["lr_g"]
+    assert lr_g.title == "Generator learning rate · lr_g"
+    assert params.Param("x", int, 0).title == "x"  # undeclared: the name alone
+
+
 def test_all_problems_in_one_error():
     with pytest.raises(ValueError) as e:
         params.build(TrainConfig, {"steps": 0, "batch_size": "big", "nope": 1, "device": "tpu"})

@@ -185,6 +185,27 @@ def test_live_page_controls_locked_and_forged_clicks_refused(home, paused_run):
     assert paused_run.join(30) and paused_run.status == "stopped"
 
 
+def shown(at: AppTest) -> str:
+    """Every text a visitor sees on the page."""
+    parts = [
+        e.value
+        for kind in ("markdown", "caption", "error", "info", "warning", "success")
+        for e in getattr(at, kind)
+    ]
+    parts += [str(d.value.to_dict()) for d in at.dataframe]
+    return "\n".join(str(p) for p in parts)
+
+
+def test_no_server_path_reaches_a_visitor(home, done_run):
+    at = goto(session(), "runs")
+    assert not at.exception
+    text = shown(at)
+    assert done_run.id in text and str(home) not in text and "/tmp" not in text
+    at = goto(session(), "live", run="no-such-run")
+    assert any("no-such-run" in e.value for e in at.error)
+    assert str(home) not in shown(at) and "/tmp" not in shown(at)
+
+
 def test_runs_page_locked(home, done_run):
     at = goto(session(), "runs")
     assert not at.exception

@@ -83,10 +83,19 @@ def mnist() -> Dataset:
 @dataclass(frozen=True)
 class ImageOptions:
     image_size: int = param(
-        28, low=4, high=128, help="Images are resized to this square size.", group="Data"
+        28,
+        label="Image size (pixels)",
+        low=4,
+        high=128,
+        help="Images are resized to this square size.",
+        group="Data",
     )
     color: str = param(
-        "grey", choices=("grey", "rgb"), help="Convert images to grey or RGB.", group="Data"
+        "grey",
+        label="Colour",
+        choices=("grey", "rgb"),
+        help="Convert images to grey or RGB.",
+        group="Data",
     )
 
 

@@ -39,9 +39,16 @@ from genlab.params import param
 
 @dataclass(frozen=True)
 class CGANConfig(GANConfig):
-    emb_dim: int = param(16, low=1, high=256, help="Size of the label embedding G receives.")
+    emb_dim: int = param(
+        16,
+        label="Label embedding size",
+        low=1,
+        high=256,
+        help="Size of the label embedding G receives.",
+    )
     aux_weight: float = param(
         0.3,
+        label="Auxiliary classifier weight",
         low=0.0,
         high=10.0,
         live=True,

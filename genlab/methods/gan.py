@@ -74,17 +74,26 @@ def grad_sq_norm(out: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
 class GANConfig:
     arch: str = param(
         "mlp",
+        label="Network type",
         choices=("mlp", "conv"),
         help="mlp for points and images; conv (DCGAN) for images only.",
     )
-    latent_dim: int = param(16, low=1, high=512, help="Size of the noise vector z.")
-    hidden: int = param(256, low=8, high=2048, help="Width of the MLP layers.")
-    layers: int = param(2, low=1, high=8, help="Hidden layers of each MLP.")
+    latent_dim: int = param(
+        16, label="Noise size", low=1, high=512, help="Size of the noise vector z."
+    )
+    hidden: int = param(256, label="Layer width", low=8, high=2048, help="Width of the MLP layers.")
+    layers: int = param(2, label="Hidden layers", low=1, high=8, help="Hidden layers of each MLP.")
     channels: int = param(
-        64, low=8, high=512, help="Conv nets: channels of the widest-grid layer.", advanced=True
+        64,
+        label="Conv channels",
+        low=8,
+        high=512,
+        help="Conv nets: channels of the widest-grid layer.",
+        advanced=True,
     )
     loss: str = param(
         "nonsaturating",
+        label="GAN loss",
         choices=LOSSES,
         live=True,
         group="Loss",
@@ -92,6 +101,7 @@ class GANConfig:
     )
     n_critic: int = param(
         1,
+        label="D steps per G step",
         low=1,
         high=10,
         live=True,
@@ -100,6 +110,7 @@ class GANConfig:
     )
     gp_lambda: float = param(
         10.0,
+        label="Gradient penalty weight",
         low=0.0,
         high=100.0,
         live=True,
@@ -108,6 +119,7 @@ class GANConfig:
     )
     r1_gamma: float = param(
         0.0,
+        label="R1 penalty weight",
         low=0.0,
         high=100.0,
         live=True,
@@ -116,12 +128,14 @@ class GANConfig:
     )
     d_norm: str = param(
         "none",
+        label="Discriminator normalisation",
         choices=("none", "spectral", "layer"),
         group="Loss",
         help="Normalisation of D's layers; spectral = Miyato et al. 2018.",
     )
     pack: int = param(
         2,
+        label="Samples judged together (PacGAN)",
         low=1,
         high=8,
         group="Loss",
@@ -129,6 +143,7 @@ class GANConfig:
     )
     lr_g: float = param(
         1e-3,
+        label="Generator learning rate",
         low=1e-6,
         high=1e-1,
         log=True,
@@ -138,6 +153,7 @@ class GANConfig:
     )
     lr_d: float = param(
         1e-3,
+        label="Discriminator learning rate",
         low=1e-6,
         high=1e-1,
         log=True,
@@ -147,6 +163,7 @@ class GANConfig:
     )
     beta1: float = param(
         0.5,
+        label="Adam β1",
         low=0.0,
         high=0.999,
         group="Optimiser",
@@ -154,10 +171,17 @@ class GANConfig:
         help="Adam beta1 (0.5 as in DCGAN).",
     )
     beta2: float = param(
-        0.999, low=0.0, high=0.9999, group="Optimiser", advanced=True, help="Adam beta2."
+        0.999,
+        label="Adam β2",
+        low=0.0,
+        high=0.9999,
+        group="Optimiser",
+        advanced=True,
+        help="Adam beta2.",
     )
     ema: float = param(
         0.0,
+        label="Generator average (EMA) decay",
         low=0.0,
         high=0.9999,
         group="Optimiser",
@@ -165,6 +189,7 @@ class GANConfig:
     )
     sampler: str = param(
         "direct",
+        label="Sampler",
         choices=SAMPLERS,
         live=True,
         group="Sampling",
@@ -173,6 +198,7 @@ class GANConfig:
     )
     drs_percentile: float = param(
         95.0,
+        label="Rejection strictness (percentile)",
         low=0.0,
         high=100.0,
         live=True,
@@ -182,6 +208,7 @@ class GANConfig:
     )
     drs_tries: int = param(
         16,
+        label="Rejection tries per sample",
         low=1,
         high=256,
         live=True,

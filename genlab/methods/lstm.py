@@ -90,15 +90,23 @@ class LSTMConfig:
     # fused is the default: same maths and parameters, 1.5-7x faster per step than explicit here.
     cell: str = param(
         "fused",
+        label="LSTM cell",
         choices=("fused", "explicit"),
         help="fused = torch.nn.LSTM (fast); explicit = the gate equations in Python "
         "(the teaching view, same parameters, several times slower).",
     )
-    hidden: int = param(256, low=8, high=2048, help="Width of h and c.")
-    layers: int = param(1, low=1, high=4, help="Stacked LSTM layers.")
-    emb_dim: int = param(64, low=2, high=1024, help="Text: size of each character's embedding.")
+    hidden: int = param(256, label="State width", low=8, high=2048, help="Width of h and c.")
+    layers: int = param(1, label="LSTM layers", low=1, high=4, help="Stacked LSTM layers.")
+    emb_dim: int = param(
+        64,
+        label="Character embedding size",
+        low=2,
+        high=1024,
+        help="Text: size of each character's embedding.",
+    )
     dropout: float = param(
         0.2,
+        label="Dropout",
         low=0.0,
         high=0.9,
         live=True,
@@ -108,22 +116,32 @@ class LSTMConfig:
     )
     noise: str = param(
         "learned",
+        label="Input noise",
         choices=("learned", "fixed"),
         help="Sequences: learned = Gaussian NLL with a predicted std per step; "
         "fixed = mean squared error, samples add noise_std.",
     )
     noise_std: float = param(
         0.05,
+        label="Input noise std",
         low=0.0,
         high=10.0,
         live=True,
         help="Sequences, noise=fixed: sampling noise std (model space).",
     )
     lr: float = param(
-        3e-3, low=1e-6, high=1.0, log=True, live=True, group="Optimiser", help="Adam learning rate."
+        3e-3,
+        label="Learning rate",
+        low=1e-6,
+        high=1.0,
+        log=True,
+        live=True,
+        group="Optimiser",
+        help="Adam learning rate.",
     )
     grad_clip: float = param(
         1.0,
+        label="Gradient clip norm",
         low=0.0,
         high=100.0,
         live=True,
@@ -132,6 +150,7 @@ class LSTMConfig:
     )
     temperature: float = param(
         1.0,
+        label="Sampling temperature",
         low=0.0,
         high=5.0,
         live=True,
@@ -140,6 +159,7 @@ class LSTMConfig:
     )
     top_k: int = param(
         0,
+        label="Top-k sampling",
         low=0,
         high=256,
         live=True,

@@ -79,28 +79,36 @@ class SeqNet(nn.Module):
 
 @dataclass(frozen=True)
 class RGANConfig:
-    latent_dim: int = param(8, low=1, high=256, help="Size of G's noise vector(s).")
-    hidden: int = param(64, low=8, high=1024, help="LSTM width of G and D.")
-    layers: int = param(1, low=1, high=4, help="Stacked LSTM layers in G and D.")
+    latent_dim: int = param(
+        8, label="Noise size", low=1, high=256, help="Size of G's noise vector(s)."
+    )
+    hidden: int = param(64, label="LSTM width", low=8, high=1024, help="LSTM width of G and D.")
+    layers: int = param(
+        1, label="LSTM layers", low=1, high=4, help="Stacked LSTM layers in G and D."
+    )
     noise: str = param(
         "series",
+        label="Noise input",
         choices=("step", "series", "series+step"),
         help="G's noise: series = one vector per series, fed at every step and setting G's "
         "initial state; step = a fresh vector at every step (Esteban 2017); series+step = both.",
     )
     d_arch: str = param(
         "bilstm",
+        label="Discriminator LSTM",
         choices=("lstm", "bilstm"),
         help="D's LSTM: lstm = forwards only, step t's logit sees steps 1..t (Esteban 2017); "
         "bilstm = bidirectional, every step's logit sees the whole series.",
     )
     condition: str = param(
         "none",
+        label="Conditioning",
         choices=("none", "label"),
         help="label = RCGAN: G and D also see the series' class (needs a labelled dataset).",
     )
     loss: str = param(
         "lsgan",
+        label="GAN loss",
         choices=LOSSES,
         live=True,
         group="Loss",
@@ -108,10 +116,17 @@ class RGANConfig:
         "Mao 2017).",
     )
     n_critic: int = param(
-        2, low=1, high=10, live=True, group="Loss", help="D updates per G update."
+        2,
+        label="D steps per G step",
+        low=1,
+        high=10,
+        live=True,
+        group="Loss",
+        help="D updates per G update.",
     )
     lr_g: float = param(
         1e-3,
+        label="Generator learning rate",
         low=1e-6,
         high=1e-1,
         log=True,
@@ -121,6 +136,7 @@ class RGANConfig:
     )
     lr_d: float = param(
         1e-3,
+        label="Discriminator learning rate",
         low=1e-6,
         high=1e-1,
         log=True,

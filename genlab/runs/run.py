@@ -29,7 +29,7 @@ from genlab.methods import Method, method_class
 from genlab.runs.build import build_method, method_config, resolve_device, train_config
 from genlab.runs.history import MetricHistory
 from genlab.runs.samples import take_samples
-from genlab.runs.store import RunDir, RunStore, read_json
+from genlab.runs.store import RunDir, RunStore, clean_name, read_json
 from genlab.runs.tracking import NULL, Tracking, open_tracking
 
 STATES = ("queued", "running", "paused", "done", "stopped", "failed", "interrupted")
@@ -199,6 +199,7 @@ class Run:
         # the sweep it belongs to (None outside a sweep): kept in run.json so the Compare page
         # can gather a sweep's trials
         self.sweep: dict[str, Any] | None = (_resume or {}).get("sweep")
+        self.name: str = (_resume or {}).get("name") or ""  # the user's name for it ('' = none)
         self._write_info()
 
     # ----- creation helpers --------------------------------------------------------------------
@@ -297,10 +298,16 @@ class Run:
             "executor": self.executor,
             "sweep": self.sweep,
             "tracking": self._tracking.status(),
+            "name": self.name,
         }
 
     def _write_info(self) -> None:
         self.dir.write_info(self.info())
+
+    def rename(self, name: str) -> None:
+        """Give the run a name of the user's (kept in run.json; '' removes it)."""
+        self.name = clean_name(name)
+        self._write_info()
 
     # ----- controls (any thread) ---------------------------------------------------------------
     def start(self) -> Run:

@@ -55,6 +55,17 @@ def atomic_write(path: Path, data: bytes) -> None:
         raise
 
 
+NAME_MAX = 60
+
+
+def clean_name(name: str) -> str:
+    """A run's user-given name: one line of at most NAME_MAX characters ('' = no name)."""
+    name = " ".join(str(name).split())  # newlines, tabs and runs of spaces -> one space
+    if len(name) > NAME_MAX:
+        raise ValueError(f"a run name has at most {NAME_MAX} characters ({len(name)} given)")
+    return name
+
+
 def write_json(path: Path, obj: Any) -> None:
     atomic_write(path, json.dumps(obj, indent=1, default=_json_default).encode())
 
@@ -124,6 +135,13 @@ class RunDir:
 
     def write_info(self, info: dict[str, Any]) -> None:
         write_json(self.run_json, info)
+
+    def rename(self, name: str) -> str:
+        """Name (or, with '', unname) a saved run in its run.json; returns the name kept."""
+        info = read_json(self.run_json)
+        info["name"] = clean_name(name)
+        write_json(self.run_json, info)
+        return info["name"]
 
     # ----- metrics.jsonl ---------------------------------------------------------------------
     def append_metrics(self, rows: list[dict[str, Any]]) -> None:

@@ -7,6 +7,7 @@ lock-protected run state that the live fragments read.
 from __future__ import annotations
 
 import hmac
+import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +22,7 @@ from genlab.methods import METHODS
 from genlab.runs import ENDED, REGISTRY, Run, RunDir, RunSnapshot, RunStore, genlab_home
 from genlab.runs.history import MetricHistory
 from genlab.runs.run import SampleSnapshot
+from genlab.ui import explain
 
 # The pages, by the url_path that st.navigation gives them (app.py declares them).
 PAGE_FILES = {
@@ -65,12 +67,7 @@ def sidebar() -> None:
     """Shared sidebar: the device in use, the read-only lock (when the server is a demo) and the
     live runs (a small polling fragment)."""
     with st.sidebar:
-        st.toggle(
-            "Teaching mode",
-            key="genlab.teaching",  # read through genlab.ui.explain.teaching()
-            help="For presenting: hides advanced settings and the live knobs, enlarges the "
-            "charts, and explains each view of a model next to it.",
-        )
+        explain.switch()
         st.caption(f"Device: **{device_label()}**")
         if Limits.from_env().readonly:
             control_lock()
@@ -156,10 +153,33 @@ def _live_runs() -> None:
         snap = run.snapshot()
         st.page_link(
             PAGE_FILES["live"],
-            label=f"{snap.method} · {snap.dataset} · {snap.status}",
+            label=f"{run.name or f'{snap.method} · {snap.dataset}'} · {snap.status}",
             query_params={"run": run.id},
             icon=":material/monitoring:",
         )
+
+
+# ----- what a visitor may see ------------------------------------------------------------------
+# An absolute path (two components or more) inside a message; uploads are saved as
+# "<16 hex digits of the content's hash>-<the user's file name>" (forms.save_upload).
+_PATH = re.compile(r"(?<![\w.~])(?:/[^\s/'\"`:,;()\[\]]+){2,}")
+_UPLOAD_NAME = re.compile(r"^[0-9a-f]{16}-(.+)$")
+_UPLOAD_PREFIX = re.compile(r"\b[0-9a-f]{16}-(?=\S)")
+
+
+def public_name(path: str) -> str:
+    """The name a visitor knows a file or run folder by: the last part of its path, without the
+    content hash that saved uploads carry."""
+    name = path.rstrip("/").rsplit("/", 1)[-1]
+    m = _UPLOAD_NAME.match(name)
+    return m.group(1) if m else name
+
+
+def public_text(text: str) -> str:
+    """A message with every server path replaced by the file's or run's own name: the run store,
+    the upload folder and the code's location are the server's business, not a visitor's."""
+    text = _PATH.sub(lambda m: public_name(m.group(0)), text)
+    return _UPLOAD_PREFIX.sub("", text)  # "<hash>-empty.txt is empty" -> "empty.txt is empty"
 
 
 # ----- catalogue -------------------------------------------------------------------------------
@@ -278,7 +298,7 @@ def find_run(run_id: str) -> Run | DiskRun | None:
     try:
         return read_disk_run(RunStore(), run_id)
     except ValueError as e:
-        st.error(f"Run {run_id} cannot be read: {e}")
+        st.error(f"Run {run_id} cannot be read: {public_text(str(e))}")
         return None
 
 

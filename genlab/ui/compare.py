@@ -153,16 +153,18 @@ def start_panel(expanded: bool) -> None:
             if ids:
                 st.success(f"Started {len(ids)} run{'s' * (len(ids) != 1)}.")
             for m, err in errors.items():
-                st.error(f"{METHODS[m].label}: {err}")
+                st.error(f"{METHODS[m].label}: {common.public_text(err)}")
 
 
 # ----- the comparison -----------------------------------------------------------------------
-def _curves(rows: list[compare.RunRow], key: str, by_time: bool, log_y: bool) -> None:
+def _curves(
+    rows: list[compare.RunRow], labels: dict[str, str], key: str, by_time: bool, log_y: bool
+) -> None:
     curves = []
     for r in rows:
         steps, ts, vs = compare.series(r, key)
         if vs:
-            curves.append((r.label, ts if by_time else steps, vs))
+            curves.append((labels[r.id], ts if by_time else steps, vs))
     if not curves:
         st.info(f"None of the selected runs has logged `{key}` yet.")
         return
@@ -172,10 +174,19 @@ def _curves(rows: list[compare.RunRow], key: str, by_time: bool, log_y: bool) ->
     st.plotly_chart(fig, key="cmp_chart")
 
 
-def _metrics_table(rows: list[compare.RunRow]) -> None:
-    table = pd.DataFrame(compare.metrics_table(rows))
-    num = {c: st.column_config.NumberColumn(c, format="%.4g") for c in table.columns if "/" in c}
-    st.dataframe(table, hide_index=True, column_config=num, key="cmp_table")
+def _cell(v) -> str:
+    """A metric's table cell: 4 significant digits, a dash where the run has no value."""
+    if v is None or (isinstance(v, float) and not np.isfinite(v)):
+        return compare.MISSING
+    return f"{v:.4g}"
+
+
+def _metrics_table(rows: list[compare.RunRow], labels: dict[str, str]) -> None:
+    table = pd.DataFrame(compare.metrics_table(rows, labels))
+    for c in table.columns:
+        if "/" in c:  # metric columns (as text: a missing value shows as a dash, not "None")
+            table[c] = [_cell(v) for v in table[c]]
+    st.dataframe(table, hide_index=True, key="cmp_table")
     helps = [h for h in (metric_help(k) for k in table.columns if k.startswith("eval/")) if h]
     if helps:
         with st.expander("What the metrics mean"):
@@ -193,14 +204,33 @@ def metric_help(key: str) -> str | None:
     return f"**{key}**: {label} ({better} is better). {help_}"
 
 
-def _samples(rows: list[compare.RunRow]) -> None:
+def config_diff_view(rows: list[compare.RunRow], labels: dict[str, str]) -> None:
+    """The settings that differ between the selected runs, one row per setting."""
+    diff = compare.config_diff(rows)
+    with st.expander(f"Settings that differ ({len(diff)})", icon=":material/difference:"):
+        if len(rows) < 2:
+            st.caption("Pick two or more runs to see what differs between them.")
+        elif not diff:
+            st.caption("The selected runs have the same settings.")
+        else:
+            table = pd.DataFrame(
+                {
+                    labels[r.id]: [compare.fmt_value(v[i]) for v in diff.values()]
+                    for i, r in enumerate(rows)
+                },
+                index=list(diff),
+            )
+            st.dataframe(table, key="cmp_diff")
+
+
+def _samples(rows: list[compare.RunRow], labels: dict[str, str]) -> None:
     for i in range(0, len(rows), MAX_COLUMNS):
         chunk = rows[i : i + MAX_COLUMNS]
         cols = st.columns(min(len(rows), MAX_COLUMNS))
         for col, r in zip(cols, chunk):
             with col:
                 st.markdown(
-                    f"**{r.method}** · {r.dataset}  \n<small>{r.id} · {r.status}</small>",
+                    f"**{labels[r.id]}**  \n<small>{r.method} · {r.dataset} · {r.status}</small>",
                     unsafe_allow_html=True,
                 )
                 show_sample(compare.latest_sample(r), r, height=260, max_text=15)
@@ -233,11 +263,13 @@ def _comparison(ids: list[str]) -> None:
         format_func=lambda v: {"step": "step", "time": "wall-clock"}[v],
     )
     log_y = c3.toggle("log y", key="cmp_log")
-    _curves(rows, key, x == "time", log_y)
+    labels = compare.diff_labels(rows)  # each run by what differs between the selected ones
+    config_diff_view(rows, labels)
+    _curves(rows, labels, key, x == "time", log_y)
     st.subheader("Metrics")
-    _metrics_table(rows)
+    _metrics_table(rows, labels)
     st.subheader("Latest samples")
-    _samples(rows)
+    _samples(rows, labels)
 
 
 def render() -> None:

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-KEY = "genlab.teaching"  # st.session_state key of the sidebar toggle
+KEY = "genlab.teaching"  # st.session_state key of the mode (a plain key: no widget owns it)
+SWITCH = "genlab.teaching.switch"  # the sidebar toggle's widget key
+QUERY = "teaching"  # ?teaching=on in the URL: survives a reload and travels in a share link
 ENLARGE = 1.5  # chart height factor in teaching mode
 
 TEXTS: dict[str, str] = {
@@ -122,6 +124,26 @@ TEXTS: dict[str, str] = {
         "class before drawing to make a labelled data set (needed by the conditional GAN)."
     ),
 }
+
+
+def switch() -> None:
+    """The sidebar toggle. The mode lives under KEY, which no widget owns (Streamlit drops a
+    widget's state on pages that do not draw it, e.g. mid switch_page), and in the URL, which a
+    reload keeps: a new session starts from `?teaching=on`."""
+    if KEY not in st.session_state:
+        st.session_state[KEY] = st.query_params.get(QUERY) in ("on", "1", "true")
+    st.session_state[SWITCH] = st.session_state[KEY]
+    st.toggle(
+        "Teaching mode",
+        key=SWITCH,
+        on_change=lambda: st.session_state.update({KEY: st.session_state[SWITCH]}),
+        help="For presenting: hides advanced settings and the live knobs, enlarges the "
+        "charts, and explains each view of a model next to it.",
+    )
+    qp = {k: st.query_params[k] for k in st.query_params}
+    wanted = {k: v for k, v in qp.items() if k != QUERY} | ({QUERY: "on"} if teaching() else {})
+    if wanted != qp:  # a page switch dropped it, or the switch moved
+        st.query_params.from_dict(wanted)
 
 
 def teaching() -> bool:

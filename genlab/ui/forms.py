@@ -25,12 +25,13 @@ from genlab.data.base import DataSpec
 from genlab.methods import METHODS
 from genlab.runs import Run
 from genlab.runs.build import method_config, train_config
+from genlab.runs.store import NAME_MAX, clean_name
 from genlab.ui import common, explain, own_data
 
 VALUES = "genlab.form.values"  # widget key -> last value, survives pages that do not draw it
 QP_LAST = "genlab.form.qp"  # the query string this page last wrote (or applied)
 DEFAULT_DATA, DEFAULT_METHOD = "ring8", "gan"
-RESERVED = ("method", "data")
+RESERVED = ("method", "data", explain.QUERY, own_data.LINK_QUERY)
 UPLOAD_DIR = "genlab-uploads"
 
 
@@ -117,29 +118,19 @@ def param_widget(
     """The widget of one declared hyperparameter; returns its value."""
     key = wkey(scope, p.name)
     _seed_state(key, p, p.default if default is None else default)
-    label = label or p.name
+    label = label or p.title
     kw: dict[str, Any] = dict(key=key, help=help_text(p), disabled=disabled)
     if p.type is bool:
         value = st.toggle(label, **kw)
     elif p.choices:
         value = st.selectbox(label, p.choices, **kw)
     elif p.type is int:
-        value = st.number_input(
-            label,
-            min_value=None if p.low is None else int(p.low),
-            max_value=None if p.high is None else int(p.high),
-            step=1,
-            **kw,
-        )
+        # No min_value/max_value: a bounded number_input keeps its last valid value when an
+        # out-of-range one is typed, without telling the server; unbounded, the typed value
+        # arrives and `setup_problems` / `params.build` refuse it with a message naming it.
+        value = st.number_input(label, step=1, **kw)
     elif p.type is float:
-        value = st.number_input(
-            label,
-            min_value=None if p.low is None else float(p.low),
-            max_value=None if p.high is None else float(p.high),
-            step=_float_step(p),
-            format="%.2e" if p.log else "%g",
-            **kw,
-        )
+        value = st.number_input(label, step=_float_step(p), format="%.2e" if p.log else "%g", **kw)
     else:
         value = st.text_input(label, **kw)
     st.session_state[VALUES][key] = value
@@ -217,6 +208,11 @@ def apply_query_params(qp: dict[str, str]) -> list[str]:
     for cls, scope in _classes(method, data):
         for p in params.describe(cls):
             known[p.name] = (cls, scope, p)
+    if own_data.LINK_QUERY in qp:
+        try:
+            own_data.apply_link(qp[own_data.LINK_QUERY])
+        except ValueError as e:
+            warnings.append(f"{e}: ignored")
     for name, text in qp.items():
         if name in RESERVED:
             continue
@@ -248,6 +244,11 @@ def setup_query(setup: Setup) -> dict[str, str]:
     """The query string of a setup: method, data, and every value that differs from its default
     (declared defaults, the method's training defaults)."""
     qp = {"method": setup.method, "data": setup.data}
+    if explain.teaching():
+        qp[explain.QUERY] = "on"
+    drawn = own_data.link_points() if setup.data_file else None
+    if drawn:
+        qp[own_data.LINK_QUERY] = drawn
     spec = setup.dataset.spec if setup.dataset is not None else None
     base_train = params.to_dict(train_config(setup.method, spec=spec))
     base_method = params.to_dict(method_config(setup.method, spec=spec))
@@ -287,6 +288,9 @@ def share_link(qp: dict[str, str]) -> None:
     base = (st.context.url or "").rstrip("/") or ""
     st.caption("Link to this setup (paste it to reproduce the form):")
     st.code(f"{base}/?{urlencode(qp)}", language=None, wrap_lines=True)
+    note = own_data.link_note()
+    if note:
+        st.caption(f":material/info: {note}")
 
 
 # ----- datasets --------------------------------------------------------------------------------
@@ -424,7 +428,7 @@ def dataset_section() -> tuple[str, str | None, dict[str, Any], Dataset | None]:
     try:
         ds = common.load_data(name, data_file, options)
     except ValueError as e:
-        st.error(f"Cannot use this data: {e}")
+        st.error(f"Cannot use this data: {common.public_text(str(e))}")
         return name, data_file, options, None
     dataset_preview(ds, data_file, options)
     return name, data_file, options, ds
@@ -494,7 +498,6 @@ def hyperparameter_section(
     _follow_defaults(entries)
     groups = tuple({p.group for p, _, _ in entries if not p.advanced})
     out = grouped_widgets(entries, expanded=groups)  # every group open but "Advanced"
-    executor_select()  # drawn last: it sits right above the Start button
     return out.get(method_scope(method), {}), out.get(train_scope(method), {})
 
 
@@ -523,11 +526,72 @@ def executor_select() -> str:
     return choice
 
 
-def start_run(setup: Setup) -> Run:
+def setup_problems(setup: Setup) -> list[str]:
+    """Every value of the form that its declaration refuses, one message each naming the value
+    and the allowed range (as the CLI reports them); empty when the setup can start."""
+    out = []
+    for cls, values in (
+        (METHODS[setup.method].Config, setup.method_values),
+        (params.TrainConfig, setup.train_values),
+        (DATASETS[setup.data].Config, setup.data_options),
+    ):
+        if cls is None or not values:
+            continue
+        try:
+            params.build(cls, values)
+        except ValueError as e:
+            out += str(e).split("; ")
+    return out
+
+
+def start_section(setup: Setup) -> None:
+    """The Start button with the executor beside it, and why Start is refused when it is: a
+    value the user typed is either the one trained with, or named here."""
+    problems = setup_problems(setup)
+    allowed = common.can_control()
+    what = f"{common.method_label(setup.method)} on {common.dataset_label(setup.data)}"
+    left, right = st.columns([1, 1], vertical_alignment="bottom")
+    with right:
+        executor_select()
+    with left:
+        st.text_input(
+            "Run name (optional)",
+            key=RUN_NAME_KEY,
+            max_chars=NAME_MAX,
+            placeholder=what,
+            help="Your name for the run, shown wherever runs are listed; rename it later on "
+            "the Runs page.",
+        )
+    clicked = st.button(
+        f"Start training: {what}",
+        type="primary",
+        icon=":material/play_arrow:",
+        disabled=setup.dataset is None or not allowed or bool(problems),
+        key="start",
+        width="stretch",
+    )
+    if problems:
+        st.error("Cannot start: " + "; ".join(problems), icon=":material/error:")
+    if not allowed:
+        common.readonly_note("Starting runs")
+    if clicked:
+        try:
+            run = start_run(setup, st.session_state.get(RUN_NAME_KEY, ""))
+        except ValueError as e:
+            st.error(f"Cannot start: {common.public_text(str(e))}")
+        else:
+            st.switch_page(common.PAGE_FILES["live"], query_params={"run": run.id})
+
+
+RUN_NAME_KEY = "genlab.run_name"
+
+
+def start_run(setup: Setup, name: str = "") -> Run:
     """Validate and launch (ValueError with every problem when the setup is not valid, or when
     this session may not start runs: the read-only check is made here, on the server)."""
     if not common.can_control():
         raise ValueError(f"{common.READONLY_NOTE} Starting runs is locked.")
+    name = clean_name(name)
     cls = Run
     if st.session_state.get(EXECUTOR_KEY, "local") == "ray":
         from genlab.runs.ray_exec import RayRun
@@ -541,4 +605,6 @@ def start_run(setup: Setup) -> Run:
         data_file=setup.data_file,
         data_options=setup.data_options or None,
     )
+    if name:
+        run.rename(name)
     return run.start()

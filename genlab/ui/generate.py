@@ -11,6 +11,7 @@ import torch
 
 from genlab import compare, generate, viz
 from genlab.runs.store import RunStore
+from genlab.ui import common
 
 MAX_N = {"images": 256, "points": 10_000, "sequences": 64, "text": 200}
 DEFAULT_N = {"images": 64, "points": 1000, "sequences": 8, "text": 20}
@@ -141,7 +142,7 @@ def _samples_tab(lo: generate.Loaded, rid: str) -> None:
     try:
         x = generate.sample(m, int(n), int(seed), y, **kw)
     except ValueError as e:  # e.g. a prefix character outside the vocabulary
-        st.error(str(e))
+        st.error(common.public_text(str(e)))
         return
     labels = y if y is not None else (m.sample_labels(int(n)) if m.conditional else None)
     _show(lo, x, f"{rid}-samples-seed{seed}", "gen_dl_samples", labels=labels)
@@ -243,7 +244,7 @@ def render() -> None:
     try:
         lo = load(str(row.dir), generate.checkpoint_stamp(row.dir))
     except (ValueError, OSError) as e:
-        st.error(f"Cannot load {rid}: {e}")
+        st.error(f"Cannot load {rid}: {common.public_text(str(e))}")
         return
     m = lo.method
     live = " (live: its latest checkpoint; rerun to pick up a newer one)" if row.live else ""

@@ -284,7 +284,7 @@ def view_heat(m, data: Dataset, version: tuple, caps: set[str]) -> None:
                 (*version, "heat.typed", typed), lambda: inspect_kinds.char_heat(m, [typed])
             )
         except ValueError as e:
-            st.error(str(e))
+            st.error(common.public_text(str(e)))
         else:
             st.caption("Your string:")
             st.html(inspect_kinds.heat_html(rows, font))

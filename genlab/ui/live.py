@@ -10,6 +10,7 @@ kept in session state between refreshes.
 from __future__ import annotations
 
 import threading
+import time
 from collections import OrderedDict
 from typing import Any
 
@@ -19,7 +20,7 @@ import streamlit as st
 from genlab import params, viz
 from genlab.data import DATASETS, Dataset
 from genlab.methods import METHODS
-from genlab.runs import ENDED, REGISTRY, Run, RunSnapshot, RunStore
+from genlab.runs import ENDED, REGISTRY, Run, RunSnapshot
 from genlab.ui import common, explain, forms, inside
 from genlab.ui.common import DiskRun
 
@@ -27,6 +28,8 @@ STATUS_EVERY_S = 1.0  # status, step, speed, progress
 CHARTS_EVERY_S = 1.0  # curves and samples (redrawn only when something new arrived)
 PAUSED_EVERY_S = 1.0  # the same: a page drawn while paused keeps its interval after Resume
 ERROR_LINES = 8
+APPLIED_KEY = "genlab.live.applied"  # the last Apply: run id, "lr_d=0.0004", step, time
+APPLIED_SHOWN_S = 8.0
 STATUS_BADGE = {
     "queued": ("blue", ":material/hourglass_empty:"),
     "running": ("green", ":material/play_arrow:"),
@@ -57,7 +60,8 @@ def run_picker() -> None:
         st.page_link(
             common.PAGE_FILES["live"],
             query_params={"run": run.id},
-            label=f"{snap.method} on {snap.dataset} · {snap.status} · step "
+            label=(f"{run.name} · " if run.name else "")
+            + f"{snap.method} on {snap.dataset} · {snap.status} · step "
             f"{snap.step:,}/{snap.steps:,} · {run.id}",
             icon=STATUS_BADGE.get(snap.status, ("gray", None))[1],
         )
@@ -75,7 +79,7 @@ def live_view(run_id: str) -> None:
     run = common.find_run(run_id)
     if run is None:
         st.title("Live run")
-        st.error(f"No run {run_id!r} here: not live in this server and not in {RunStore().home}.")
+        st.error(f"No run {run_id!r} here: not live in this server and not in its run store.")
         st.page_link(common.PAGE_FILES["train"], label="Train a model", icon=":material/add:")
         return
     snap = run.snapshot()
@@ -99,7 +103,8 @@ def live_view(run_id: str) -> None:
 def header(run: AnyRun, snap: RunSnapshot) -> None:
     method = METHODS[snap.method].label if snap.method in METHODS else snap.method
     data = DATASETS[snap.dataset].label if snap.dataset in DATASETS else snap.dataset
-    st.subheader(f"{method} on {data}")
+    name = run.name if isinstance(run, Run) else run.info.get("name")
+    st.subheader(f"{name} · {method} on {data}" if name else f"{method} on {data}")
     where = "live in this server" if isinstance(run, Run) else "read from disk (read-only)"
     st.caption(f"Run `{snap.id}` · {where} · device {snap.device}")
 
@@ -140,7 +145,7 @@ def _status_body(run: AnyRun, every: float | None, page_status: str) -> None:
     eta = f" · ETA {common.fmt_duration(snap.eta_s)}" if snap.eta_s is not None else ""
     st.progress(frac, text=f"{100 * frac:.0f}%{eta}")
     if snap.error:
-        lines = snap.error.strip().splitlines()
+        lines = common.public_text(snap.error).strip().splitlines()
         more = "\n\n(…)" if len(lines) > ERROR_LINES else ""
         st.error("Run failed: " + "\n".join(lines[:ERROR_LINES]) + more, icon=":material/error:")
 
@@ -337,7 +342,7 @@ def resume_panel(run: AnyRun, snap: RunSnapshot) -> None:
             try:
                 common.resume_run(snap.id, int(steps), lr_scale=float(scale) if lower else None)
             except ValueError as e:
-                st.error(f"Cannot resume: {e}")
+                st.error(f"Cannot resume: {common.public_text(str(e))}")
             else:
                 st.session_state.pop("genlab.curves", None)
                 st.rerun()
@@ -368,7 +373,21 @@ def live_knobs(run: Run) -> None:
             except ValueError as e:
                 st.error(str(e))
             else:
-                st.toast("Applied: " + ", ".join(f"{k}={v}" for k, v in changes.items()))
+                text = ", ".join(f"{k}={forms.format_value(v)}" for k, v in changes.items())
+                # shown by the redraw (which also greys Apply out): a toast sent in this run
+                # was lost to the polling panels' reruns (seen in the browser)
+                step = run.snapshot().step
+                st.session_state[APPLIED_KEY] = dict(
+                    run=run.id, text=text, step=step, t=time.time()
+                )
+                st.rerun()
+        applied = st.session_state.get(APPLIED_KEY) or {}
+        if applied.get("run") == run.id and time.time() - applied["t"] < APPLIED_SHOWN_S:
+            msg = f"Applied at step {applied['step']:,}: {applied['text']}"
+            st.success(msg, icon=":material/check:")
+            if not applied.get("toasted"):  # the toast once, the message for a few seconds
+                st.toast(msg, icon=":material/tune:")
+                applied["toasted"] = True
         if run.live_changes:
             st.caption(
                 "Changed so far: "
@@ -415,7 +434,7 @@ def restart_offer(run: Run) -> None:
                 data_options=run.data_options,
             ).start()
         except ValueError as e:
-            st.error(f"Cannot restart: {e}")
+            st.error(f"Cannot restart: {common.public_text(str(e))}")
             return
         run.stop()
         st.switch_page(common.PAGE_FILES["live"], query_params={"run": new.id})

@@ -12,8 +12,10 @@ The blob and selection helpers are plain functions of numpy arrays (tested headl
 
 from __future__ import annotations
 
+import base64
 import io
 import math
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +36,13 @@ POINTS = "genlab.draw.points"  # (n, 3) float array: x, y, class index
 UNDO = "genlab.draw.undo"  # stack of the drawings before each change (arrays never mutated)
 CANVAS = "genlab.draw.canvas"  # counter: a new chart key after each addition clears its selection
 MODE = "genlab.draw.mode"
+DRAW = "Draw them"
+
+# A small drawing travels in the share link: ?points=<base64url(zlib(x, y as int16 hundredths,
+# then the class bytes))>. Past LINK_MAX_CHARS (a few hundred points) the link says it cannot.
+LINK_QUERY = "points"
+LINK_SCALE = 100  # 0.01 resolution on the [-4, 4] canvas
+LINK_MAX_CHARS = 4000
 
 
 # ----- blobs (headless) -------------------------------------------------------------------------
@@ -129,6 +138,54 @@ def to_csv(points: np.ndarray) -> bytes:
     return buf.getvalue().encode()
 
 
+def encode_points(points: np.ndarray) -> str:
+    """A drawing (n, 3) as URL-safe text: coordinates to 0.01, classes exact."""
+    xy = np.round(np.clip(points[:, :2], -LIM, LIM) * LINK_SCALE).astype("<i2")  # (n, 2)
+    raw = xy.tobytes() + points[:, 2].astype(np.uint8).tobytes()
+    return base64.urlsafe_b64encode(zlib.compress(raw, 9)).decode().rstrip("=")
+
+
+def decode_points(text: str) -> np.ndarray:
+    """The inverse of `encode_points`; ValueError on anything that is not a drawing."""
+    try:
+        packed = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+        raw = zlib.decompressobj().decompress(packed, 5 * MAX_POINTS + 1)  # bounded: no bomb
+    except (ValueError, zlib.error):
+        raise ValueError("points= in the link is not a drawing") from None
+    n = len(raw) // 5
+    if len(raw) != 5 * n or not MIN_POINTS <= n <= MAX_POINTS:
+        raise ValueError(f"points= in the link holds {len(raw) / 5:g} points, not a drawing")
+    xy = np.frombuffer(raw[: 4 * n], dtype="<i2").reshape(n, 2) / LINK_SCALE
+    k = np.frombuffer(raw[4 * n :], dtype=np.uint8)
+    if np.abs(xy).max() > LIM or k.max() >= len(CLASSES):
+        raise ValueError("points= in the link lies outside the canvas")
+    return np.concatenate([xy, k[:, None]], 1).astype(np.float32)
+
+
+def apply_link(text: str) -> None:
+    """A drawing from a share link becomes the current drawing (ValueError when it is not one)."""
+    st.session_state[POINTS] = decode_points(text)
+    st.session_state[MODE] = DRAW
+
+
+def link_points() -> str | None:
+    """The current drawing as the link's text, when the drawing is chosen and small enough."""
+    if st.session_state.get(MODE) != DRAW or len(_points()) < MIN_POINTS:
+        return None
+    text = encode_points(_points())
+    return text if len(text) <= LINK_MAX_CHARS else None
+
+
+def link_note() -> str | None:
+    """Why the share link lacks the drawing, when it does."""
+    if st.session_state.get(MODE) != DRAW or len(_points()) < MIN_POINTS or link_points():
+        return None
+    return (
+        f"The drawing ({len(_points()):,} points) is too big to travel in the link: it "
+        "reproduces the settings only. Download the drawing as CSV to share it."
+    )
+
+
 def canvas_figure(points: np.ndarray, height: int = 460):
     """The drawing canvas: trace 0 is the faint grid of clickable dots, then one trace of drawn
     points per class."""
@@ -206,8 +263,8 @@ def _clear() -> None:
 
 def drawing_chosen() -> bool:
     """The choice between uploading a CSV and drawing (for the 2D points upload dataset)."""
-    choice = st.radio("Your points", ("Upload a CSV", "Draw them"), key=MODE, horizontal=True)
-    return choice == "Draw them"
+    choice = st.radio("Your points", ("Upload a CSV", DRAW), key=MODE, horizontal=True)
+    return choice == DRAW
 
 
 def draw() -> str | None:

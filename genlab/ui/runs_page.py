@@ -11,7 +11,7 @@ import pandas as pd
 import streamlit as st
 
 from genlab import compare
-from genlab.runs.store import RunStore
+from genlab.runs.store import NAME_MAX, RunStore
 from genlab.ui import common
 from genlab.ui.compare import live_link, show_sample
 
@@ -35,6 +35,7 @@ def _table(rows: list[compare.RunRow]) -> None:
         ),
         "last metrics": st.column_config.TextColumn("last metrics", width="large"),
         "id": st.column_config.TextColumn("id", width="small"),
+        "name": st.column_config.TextColumn("name", help="Your name for the run (rename below)"),
     }
     st.dataframe(
         df,
@@ -44,6 +45,7 @@ def _table(rows: list[compare.RunRow]) -> None:
         on_select=_picked,
         selection_mode="single-row",
         column_order=[
+            "name",
             "status",
             "method",
             "dataset",
@@ -88,7 +90,7 @@ def _do_delete(row: compare.RunRow) -> None:
     try:
         compare.delete_run(row, RunStore())
     except (ValueError, OSError) as e:
-        _flash("error", str(e))
+        _flash("error", common.public_text(str(e)))
         return
     st.session_state.pop("runs_pick", None)
     _flash("success", f"Deleted {row.id}.")
@@ -108,13 +110,49 @@ def _do_resume(row: compare.RunRow, steps_key: str, lr_key: str | None = None) -
             scale = float(st.session_state[lr_key])
             common.resume_run(row.id, steps, lr_scale=scale)
     except ValueError as e:
-        _flash("error", str(e))
+        _flash("error", common.public_text(str(e)))
         return
     lower = f" with every learning rate times {scale:g}" if lr_key else ""
     _flash("success", f"Resumed {row.id}: training up to step {steps}{lower}.")
 
 
 # Button actions are callbacks: they run before the panel redraws, so it shows their outcome.
+def _do_rename(row: compare.RunRow, key: str) -> None:
+    if not common.require_control("renaming"):
+        return
+    try:
+        name = compare.rename_run(row, st.session_state[key])
+    except (ValueError, OSError) as e:
+        _flash("error", common.public_text(str(e)))
+        return
+    _flash("success", f"Named the run “{name}”." if name else "Removed the run's name.")
+
+
+def _rename(row: compare.RunRow) -> None:
+    key = f"runs_name_{row.id}"
+    if key not in st.session_state:
+        st.session_state[key] = row.name
+    locked = not common.can_control()
+    c1, c2 = st.columns([2, 1], vertical_alignment="bottom")
+    c1.text_input(
+        "Name",
+        key=key,
+        max_chars=NAME_MAX,
+        placeholder="e.g. hinge loss, slower D",
+        disabled=locked,
+        help="Your name for the run, shown wherever runs are listed (kept in its run.json)",
+    )
+    c2.button(
+        "Rename",
+        key="runs_rename",
+        icon=":material/edit:",
+        on_click=_do_rename,
+        args=(row, key),
+        disabled=locked,
+        width="stretch",
+    )
+
+
 def _delete(row: compare.RunRow) -> None:
     if not common.can_control():
         st.button("Delete…", disabled=True, key="runs_delete", icon=":material/delete:")
@@ -262,20 +300,23 @@ def _downloads(row: compare.RunRow) -> None:
 def _details(row: compare.RunRow) -> None:
     with st.container(border=True):
         if row.corrupt:
-            st.error(f"**{row.id}** cannot be read: {row.error}")
+            st.error(f"**{row.id}** cannot be read: {common.public_text(row.error or '')}")
             st.caption("Its folder is kept until you delete it.")
             _delete(row)
             return
+        named = f"**{row.name}** · " if row.name else ""
         st.markdown(
-            f"**{row.method}** on **{row.dataset}** · `{row.id}`  \n"
+            f"{named}**{row.method}** on **{row.dataset}** · `{row.id}`  \n"
             f"{row.status} · step {row.step} of "
             f"{row.steps} · {compare.fmt_seconds(row.elapsed_s)} · {row.hparams}"
         )
         if row.error:
-            st.error(row.error.splitlines()[0] if row.status != "failed" else row.error)
+            error = common.public_text(row.error)
+            st.error(error.splitlines()[0] if row.status != "failed" else error)
         left, right = st.columns([3, 2])
         with left:
             live_link(row.id)
+            _rename(row)
             _resume(row)
             _downloads(row)
             _delete(row)
@@ -298,7 +339,7 @@ def _body() -> None:
         st.info("No runs yet. Start one on the Train page (or several at once on Compare).")
         return
     n_live = sum(r.live for r in rows)
-    st.caption(f"{len(rows)} runs · {n_live} live · stored in `{RunStore().home}`")
+    st.caption(f"{len(rows)} runs · {n_live} live")
     st.session_state.runs_ids = [r.id for r in rows]
     _table(rows)
     ids = [r.id for r in rows]

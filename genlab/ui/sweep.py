@@ -137,7 +137,7 @@ def _launch_panel() -> None:
                     early if executor == "ray" else "none",
                 )
             except ValueError as e:
-                st.error(f"Cannot start: {e}")
+                st.error(f"Cannot start: {common.public_text(str(e))}")
             else:
                 st.session_state.sweep_started = s.id
                 st.success(f"Started sweep {s.id} with {len(s.trials)} trials.")
@@ -190,7 +190,7 @@ def _view(sweep_id: str, was_live: bool = False) -> None:
     if was_live and record.get("status") not in ("planned", "running"):
         st.rerun(scope="app")  # it has just ended: redraw the page once (labels, no more polling)
     if record.get("error"):
-        st.error(f"Sweep failed: {record['error']}")
+        st.error(f"Sweep failed: {common.public_text(str(record['error']))}")
     first = sweep.sweep_results(record, RunStore())
     keys = sorted({k for r in first for k in r.last})
     c1, c2 = st.columns([2, 1])
