@@ -329,6 +329,7 @@ class TrainConfig:
     )
     tensorboard: str = param(
         "on",
+        label="TensorBoard event files",
         choices=("on", "off"),
         help="on = TensorBoard event files in the run folder as it trains (when the "
         "tensorboard package is installed): tensorboard --logdir $GENLAB_HOME.",
@@ -337,6 +338,7 @@ class TrainConfig:
     )
     tracking: str = param(
         "none",
+        label="Experiment tracking",
         choices=("none", "mlflow"),
         help="mlflow = also log params, metrics and samples to MLflow at MLFLOW_TRACKING_URI "
         "(default: a SQLite store in $GENLAB_HOME/.mlflow); pip install -r "
