@@ -25,7 +25,15 @@ sys.path.insert(0, str(ROOT))
 
 from genlab.runs import Run, RunStore  # noqa: E402
 
-NAMES_TXT = ROOT.parent / "shared" / "data" / "names.txt"
+# ../shared in a checkout beside it, ../../shared from a worktree under /work/wt
+NAMES_TXT = (
+    next(
+        (p for p in (ROOT.parent / "shared", ROOT.parents[1] / "shared") if p.is_dir()),
+        ROOT.parent / "shared",
+    )
+    / "data"
+    / "names.txt"
+)
 
 MODES8 = {"eval/modes": (">=", 8), "eval/hq": (">=", 0.90), "eval/rkl": ("<=", 0.05)}
 MODES25 = {"eval/modes": (">=", 24.5), "eval/hq": (">=", 0.85)}

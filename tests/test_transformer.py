@@ -79,3 +79,14 @@ def test_validation_nll_falls_below_the_bigram_baseline():
         m.train_step(x)
     nll = m.evaluate(ds)["eval/nll"]
     assert nll < bigram - 0.05, (nll, bigram)
+
+
+def test_strings_longer_than_the_context_are_scored_with_a_sliding_window():
+    m, ds = _build()
+    long = "abcdefghijklmnopqrstuvwxyz"  # longer than any name: beyond the learned positions
+    p = m.char_probs([long, "ann"])
+    assert p.shape == (2, len(long) + 1) and torch.isfinite(p[0]).all()
+    # the last window: the same probabilities as reading the last `block` tokens on their own
+    x = m._as_tokens([long])[:, :-1]  # (1, 27)
+    tail = m.logits(x[:, -m.block :])[:, -1].softmax(-1)
+    assert torch.allclose(m.next_char_probs([long])[0, -1], tail[0], atol=1e-6)

@@ -50,6 +50,9 @@ class Method(nn.Module):
     # trained (their run.json lacks the key; the new default may build other nets). Read by
     # `RunDir.read_info`, so resume, sampling and the Generate page all see the old behaviour.
     legacy_values: ClassVar[dict[str, Any]] = {}
+    # Extra "Inside the model" views this method feeds: "process" (a sampler from noise to data:
+    # `trajectory`, `field`, `noised`, `network_evaluations`), "attention" (`attention`).
+    inside: ClassVar[tuple[str, ...]] = ()
     # Model state added after runs were saved: the state_dict names that start with one of these.
     # A checkpoint without them still loads (see `restore`): they keep this model's fresh values,
     # and new parameters (registered last in their optimiser) join it with no Adam state yet.

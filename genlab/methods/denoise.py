@@ -80,6 +80,7 @@ class Denoiser(Method):
     """Base of `ddpm` and `flow` (not registered itself)."""
 
     supports = ("points", "images", "sequences")
+    inside = ("process",)
     train_defaults = {"batch_size": 256, "steps": 8000}
     loss_key = "loss/mse"  # the subclass's name for its regression loss
 

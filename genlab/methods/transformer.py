@@ -89,6 +89,7 @@ class Transformer(CharLM, Method):
     name = "transformer"
     label = "Transformer (character)"
     supports = ("text",)
+    inside = ("attention",)
     Config = TransformerConfig
     train_defaults = {"batch_size": 128, "steps": 3000}
     description = "Decoder-only transformer: causal self-attention predicts the next character."
@@ -147,10 +148,19 @@ class Transformer(CharLM, Method):
         return self.head(self.ln_f(h))  # (B, T, V)
 
     def _run(self, inp, state=None):
-        """CharLM's step: the context so far is the state; read it cropped to the block."""
+        """CharLM's step: the context so far is the state. Each new position reads at most the
+        last `block` tokens (nanoGPT's crop): one pass while the context fits, then a sliding
+        window per position."""
         ctx = inp if state is None else torch.cat([state, inp], 1)  # (B, t)
-        out = self.logits(ctx[:, -self.block :])
-        return out[:, -inp.shape[1] :], ctx
+        L, start = ctx.shape[1], ctx.shape[1] - inp.shape[1]
+        if L <= self.block:
+            return self.logits(ctx)[:, start:], ctx
+        parts = []
+        if start < self.block:
+            parts.append(self.logits(ctx[:, : self.block])[:, start:])
+        for p in range(max(start, self.block), L):
+            parts.append(self.logits(ctx[:, p - self.block + 1 : p + 1])[:, -1:])
+        return torch.cat(parts, 1), ctx  # (B, T, V)
 
     def _losses(self, x):
         logits = self.logits(x[:, :-1])  # (B, L-1, V)
