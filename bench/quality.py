@@ -25,7 +25,18 @@ sys.path.insert(0, str(ROOT))
 
 from genlab.runs import Run, RunStore  # noqa: E402
 
-NAMES_TXT = ROOT.parent / "shared" / "data" / "names.txt"
+# ../shared in a checkout beside it, ../../shared from a worktree under /work/wt
+NAMES_TXT = (
+    next(
+        (p for p in (ROOT.parent / "shared", ROOT.parents[1] / "shared") if p.is_dir()),
+        ROOT.parent / "shared",
+    )
+    / "data"
+    / "names.txt"
+)
+
+MODES8 = {"eval/modes": (">=", 8), "eval/hq": (">=", 0.90), "eval/rkl": ("<=", 0.05)}
+MODES25 = {"eval/modes": (">=", 24.5), "eval/hq": (">=", 0.85)}
 
 # case -> (method, dataset, data_file, method values, train values, seeds, {metric: (op, target)})
 CASES: dict[str, tuple] = {
@@ -97,6 +108,52 @@ CASES: dict[str, tuple] = {
         {"eval/nll": ("<", 2.0), "eval/novelty": (">=", 0.5)},
     ),
     "rgan-sines": ("rgan", "sines", None, {}, {}, [0, 1, 2], {"eval/disc": ("<=", 0.65)}),
+    # issue 15: diffusion, flow matching, the character transformer (network evaluations per
+    # sample are printed with every figure: eval/nfe)
+    **{
+        f"{m}-{d}": (m, d, None, {}, {}, [0, 1, 2], {**RING, "eval/nfe": ("<=", 4000)})
+        for m in ("ddpm", "flow")
+        for d, RING in (("ring8", MODES8), ("grid25", MODES25))
+    },
+    # few-step sampling: 20 network evaluations (DDIM / Euler), against the full sampler above
+    "ddpm20-ring8": (
+        "ddpm",
+        "ring8",
+        None,
+        {"sampler": "ddim", "sample_steps": 20},
+        {},
+        [0, 1, 2],
+        {**MODES8, "eval/nfe": ("<=", 20)},
+    ),
+    "flow20-ring8": (
+        "flow",
+        "ring8",
+        None,
+        {"sample_steps": 20},
+        {},
+        [0, 1, 2],
+        {**MODES8, "eval/nfe": ("<=", 20)},
+    ),
+    "ddpm-moons": ("ddpm", "moons", None, {}, {}, [0], {"eval/mmd": ("<=", "2*floor/mmd")}),
+    "flow-moons": ("flow", "moons", None, {}, {}, [0], {"eval/mmd": ("<=", "2*floor/mmd")}),
+    "transformer-names": (
+        "transformer",
+        "names",
+        None,
+        {},
+        {},
+        [0],
+        {"eval/nll": ("<", "floor/nll_bigram"), "eval/novelty": (">=", 0.5)},
+    ),
+    "transformer-namestxt": (
+        "transformer",
+        "textfile",
+        str(NAMES_TXT),
+        {},
+        {},
+        [0],
+        {"eval/nll": ("<=", 1.95), "eval/novelty": (">=", 0.5)},
+    ),
 }
 
 
@@ -143,8 +200,9 @@ def baselines(data) -> dict[str, float]:
     return _BASE[data.spec.name]
 
 
-def run_case(name: str, store: RunStore) -> bool:
+def run_case(name: str, store: RunStore, only_seeds: list[int] | None = None) -> bool:
     method, dataset, data_file, values, train, seeds, targets = CASES[name]
+    seeds = only_seeds or seeds
     finals = []
     for seed in seeds:
         t0 = time.time()
@@ -179,7 +237,11 @@ def run_case(name: str, store: RunStore) -> bool:
     parts = []
     for key, (op, target) in targets.items():
         mean = statistics.fmean(f[key] for f in finals)
-        t = statistics.fmean(f[target] for f in finals) if isinstance(target, str) else target
+        if isinstance(target, str):  # another figure of the same runs, e.g. "2*floor/mmd"
+            factor, _, key = target.rpartition("*")
+            t = float(factor or 1) * statistics.fmean(f[key] for f in finals)
+        else:
+            t = target
         met = {">=": mean >= t, "<=": mean <= t, "<": mean < t}[op]
         ok &= met
         parts.append(f"{key}={mean:.4g} (target {op} {t:.4g}: {'met' if met else 'NOT met'})")
@@ -191,6 +253,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("cases", nargs="*")
     ap.add_argument("--list", action="store_true")
+    ap.add_argument("--seeds", type=int, nargs="+", help="these seeds instead of each case's")
     ap.add_argument("--baselines", action="store_true", help="only the image baselines' FD")
     args = ap.parse_args()
     if args.list:
@@ -214,7 +277,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as home:
         store = RunStore(home)
         for n in names:
-            results[n] = run_case(n, store)
+            results[n] = run_case(n, store, args.seeds)
     print(f"quality: {sum(results.values())}/{len(results)} cases met their targets")
 
 

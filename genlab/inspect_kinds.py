@@ -287,6 +287,7 @@ def capabilities(m: Method, data: Dataset) -> set[str]:
         out.add("latent")
     if m.conditional:
         out.add("classes")
+    out.update(m.inside)  # declared by the method: "process", "attention"
     with torch.no_grad():
         if m.spec.kind != "text" and m.critic(x1, y1) is not None:
             out.add("critic")

@@ -32,7 +32,10 @@ def _small(method: str, dataset: str, seed: int = 0):
     # the smallest sizes each config allows keep these tests quick on CPU
     small = {}
     for p in params.describe(cls.Config):
-        if p.name in ("hidden", "latent_dim", "channels", "emb_dim") and p.type is int:
+        if (
+            p.name in ("hidden", "latent_dim", "channels", "emb_dim", "sample_steps")
+            and p.type is int
+        ):
             small[p.name] = max(int(p.low or 1), min(p.default, 32))
     train = params.build(params.TrainConfig, {"batch_size": 16, "seed": seed, "device": "cpu"})
     ds = load_dataset(dataset)
@@ -40,7 +43,7 @@ def _small(method: str, dataset: str, seed: int = 0):
 
 
 def test_registry_is_populated():
-    assert {"gan", "cgan", "vae", "rgan", "lstm"} <= set(METHODS)
+    assert {"gan", "cgan", "vae", "rgan", "lstm", "ddpm", "flow", "transformer"} <= set(METHODS)
     for cls in METHODS.values():
         assert cls.label and cls.supports and cls.Config
 

@@ -3,7 +3,7 @@
 Adding a method: one new file with a registered `Method` subclass, plus one import line here.
 """
 
-from genlab.methods import cgan, gan, lstm, rgan, vae  # noqa: F401  (registers the methods)
+from genlab.methods import cgan, ddpm, flow, gan, lstm, rgan, transformer, vae  # noqa: F401  (registers the methods)
 from genlab.methods.base import METHODS, Method, method_class, register
 
 __all__ = ["METHODS", "Method", "method_class", "register"]

@@ -50,6 +50,9 @@ class Method(nn.Module):
     # trained (their run.json lacks the key; the new default may build other nets). Read by
     # `RunDir.read_info`, so resume, sampling and the Generate page all see the old behaviour.
     legacy_values: ClassVar[dict[str, Any]] = {}
+    # Extra "Inside the model" views this method feeds: "process" (a sampler from noise to data:
+    # `trajectory`, `field`, `noised`, `network_evaluations`), "attention" (`attention`).
+    inside: ClassVar[tuple[str, ...]] = ()
     # Model state added after runs were saved: the state_dict names that start with one of these.
     # A checkpoint without them still loads (see `restore`): they keep this model's fresh values,
     # and new parameters (registered last in their optimiser) join it with no Adam state yet.
@@ -144,6 +147,42 @@ class Method(nn.Module):
     def encode_mean(self, x: torch.Tensor) -> torch.Tensor | None:
         """An encoder's posterior means E[z | x] (N, latent) of data-space items x; None for a
         method without an encoder."""
+        return None
+
+    # ----- looking inside (diffusion and flow models; None = not such a model) ----------------
+    # Their common time axis, whatever the method's own convention: the noise level t in [0, 1],
+    # 0 = the data, 1 = pure noise (a diffusion's t / T; a rectified flow's 1 - t).
+    def network_evaluations(self) -> int | None:
+        """Network evaluations one `sample` call spends per item with the current sampling
+        settings (a one-shot generator: None)."""
+        return None
+
+    def trajectory(
+        self, n: int, y: torch.Tensor | None = None, generator: torch.Generator | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor] | None:
+        """The sampler's path for `n` items: noise levels (S+1,) from 1 down to 0 and the states
+        (S+1, n, *shape) in data space at those levels; None for a one-shot generator."""
+        return None
+
+    def field(
+        self, x: torch.Tensor, t: float, y: torch.Tensor | None = None
+    ) -> torch.Tensor | None:
+        """The learned vector field at data-space items x (N, *shape) and noise level t, in data
+        space (N, *shape), pointing towards the data: a flow's velocity, a diffusion's score
+        ∇_x log p_t(x); None for a method without one."""
+        return None
+
+    def noised(
+        self, x: torch.Tensor, t: float, generator: torch.Generator | None = None
+    ) -> torch.Tensor | None:
+        """The forward process: data-space items x (N, *shape) carried to noise level t (a draw
+        of x_t given x_0 = x), in data space; None for a method without one."""
+        return None
+
+    @torch.no_grad()
+    def attention(self, tokens: Any) -> torch.Tensor | None:
+        """Text models with self-attention: (layers, heads, L-1, L-1) attention weights of one
+        string or token row (query rows, key columns); None for a method without attention."""
         return None
 
     # ----- shared helpers --------------------------------------------------------------------

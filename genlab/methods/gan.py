@@ -18,7 +18,7 @@ import torch.nn.functional as F
 
 from genlab.data.base import DataSpec
 from genlab.methods.base import Method, register
-from genlab.methods.nets import Discriminator, Generator, pack
+from genlab.methods.nets import Discriminator, Generator, pack, update_ema
 from genlab.params import TrainConfig, param
 
 LOSSES = ("nonsaturating", "minimax", "hinge", "wgan-gp", "lsgan")
@@ -400,15 +400,8 @@ class GAN(Method):
             (grad,) = torch.autograd.grad(loss_g, x_fake)  # (n, *shape)
         return x_fake.detach(), -grad * (n // k)
 
-    @torch.no_grad()
     def _update_ema(self) -> None:
-        # Exponential moving average of G's weights (Karras et al. 2018, sec. 4; Yazici et al.
-        # 2019). The decay ramps up over the first steps so that an early sample is not just init.
-        decay = min(self.cfg.ema, (1 + self.step) / (10 + self.step))
-        for p_ema, p in zip(self.G_ema.parameters(), self.G.parameters()):
-            p_ema.lerp_(p, 1 - decay)
-        for b_ema, b in zip(self.G_ema.buffers(), self.G.buffers()):
-            b_ema.copy_(b)
+        update_ema(self.G_ema, self.G, self.cfg.ema, self.step)
 
     @torch.no_grad()
     def sample(

@@ -26,11 +26,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from genlab.methods import knobs
 from genlab.methods.base import Method, register
+from genlab.methods.charlm import PAD, CharLM
 from genlab.params import param
 
-PAD = -1
-GREEDY_BELOW = 1e-3  # a smaller temperature overflows logits / temp; its limit is greedy anyway
 NAMES = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")  # torch.nn.LSTM's, per layer k: _l{k}
 
 
@@ -104,16 +104,7 @@ class LSTMConfig:
         high=1024,
         help="Text: size of each character's embedding.",
     )
-    dropout: float = param(
-        0.2,
-        label="Dropout",
-        low=0.0,
-        high=0.9,
-        live=True,
-        advanced=True,
-        help="Dropout on the LSTM's input and output (masks drawn from the "
-        "run's generator, so runs stay reproducible).",
-    )
+    dropout: float = knobs.dropout(0.2, "the LSTM's input and output")
     noise: str = param(
         "learned",
         label="Input noise",
@@ -129,47 +120,16 @@ class LSTMConfig:
         live=True,
         help="Sequences, noise=fixed: sampling noise std (model space).",
     )
-    lr: float = param(
-        3e-3,
-        label="Learning rate",
-        low=1e-6,
-        high=1.0,
-        log=True,
-        live=True,
-        group="Optimiser",
-        help="Adam learning rate.",
+    lr: float = knobs.lr(3e-3)
+    grad_clip: float = knobs.grad_clip()
+    temperature: float = knobs.temperature(
+        "Divides the logits (text) or scales the noise (sequences); under 0.001 = greedy."
     )
-    grad_clip: float = param(
-        1.0,
-        label="Gradient clip norm",
-        low=0.0,
-        high=100.0,
-        live=True,
-        group="Optimiser",
-        help="Clip the gradient norm to this (0 = off).",
-    )
-    temperature: float = param(
-        1.0,
-        label="Sampling temperature",
-        low=0.0,
-        high=5.0,
-        live=True,
-        group="Sampling",
-        help="Divides the logits (text) or scales the noise (sequences); under 0.001 = greedy.",
-    )
-    top_k: int = param(
-        0,
-        label="Top-k sampling",
-        low=0,
-        high=256,
-        live=True,
-        group="Sampling",
-        help="Text: sample among the k likeliest characters (0 = off).",
-    )
+    top_k: int = knobs.top_k()
 
 
 @register
-class LSTM(Method):
+class LSTM(CharLM, Method):
     name = "lstm"
     label = "LSTM sequence model"
     supports = ("text", "sequences")
@@ -276,65 +236,6 @@ class LSTM(Method):
             self.x0_seen += len(x0)
         return {**{k: v.detach() for k, v in losses.items()}, "grad/norm": norm.detach()}
 
-    @torch.no_grad()
-    def evaluate(self, data):
-        """Held-out loss on data.x_val, batched; text: nats/char (eval/nll) and bits/char."""
-        x_val = data.x_val.to(self.device)
-        sums: dict[str, float] = {}
-        weight = 0
-        for i in range(0, len(x_val), 512):
-            xb = x_val[i : i + 512]
-            w = int((xb[:, 1:] != PAD).sum()) if self.text else len(xb)  # mean over these
-            for k, v in self._losses(xb).items():
-                sums[k] = sums.get(k, 0.0) + float(v) * w
-            weight += w
-        out = {"eval/" + k.split("/")[1]: v / weight for k, v in sums.items()}
-        if self.text:
-            out["eval/bpc"] = out["eval/nll"] / math.log(2)
-        return out
-
-    # ----- text helpers ------------------------------------------------------------------------
-    def encode(self, s: str) -> list[int]:
-        """Characters -> token ids; a character outside the training vocabulary is an error."""
-        stoi = {c: i for i, c in enumerate(self.spec.vocab) if i > 0}
-        bad = sorted({c for c in s if c not in stoi})
-        if bad:
-            raise ValueError(
-                f"characters {''.join(bad)!r} are not in the vocabulary of "
-                f"{self.spec.name!r} ({''.join(self.spec.vocab[1:])!r})"
-            )
-        return [stoi[c] for c in s]
-
-    def _as_tokens(self, tokens) -> torch.Tensor:
-        if isinstance(tokens, str):
-            tokens = [tokens]
-        if isinstance(tokens, list | tuple) and tokens and isinstance(tokens[0], str):
-            L = max(len(s) for s in tokens) + 2
-            out = torch.full((len(tokens), L), PAD, dtype=torch.long)  # (N, L)
-            for i, s in enumerate(tokens):
-                out[i, : len(s) + 2] = torch.tensor([0, *self.encode(s), 0])
-            tokens = out
-        return torch.as_tensor(tokens, dtype=torch.long, device=self.device)
-
-    @torch.no_grad()
-    def next_char_probs(self, tokens) -> torch.Tensor:
-        """(N, L) tokens or strings -> (N, L-1, V): the model's distribution of each next token."""
-        x = self._as_tokens(tokens)
-        logits, _ = self._run(x[:, :-1])  # (N, L-1, V)
-        return logits.softmax(-1)
-
-    @torch.no_grad()
-    def char_probs(self, tokens) -> torch.Tensor | None:
-        """(N, L-1): the probability the model gave each actual next token (end included), NaN at
-        PAD positions: the heat strip of a name. None on real-valued sequences."""
-        if not self.text:
-            return None
-        x = self._as_tokens(tokens)
-        p = self.next_char_probs(x)  # (N, L-1, V)
-        nxt = x[:, 1:]
-        picked = p.gather(-1, nxt.clamp_min(0)[..., None])[..., 0]  # (N, L-1)
-        return picked.masked_fill(nxt == PAD, float("nan"))
-
     # ----- sampling ----------------------------------------------------------------------------
     @torch.no_grad()
     def sample(self, n, y=None, generator=None, temperature=None, top_k=None, prefix="", **opts):
@@ -344,36 +245,6 @@ class LSTM(Method):
             k = self.cfg.top_k if top_k is None else int(top_k)
             return self._sample_text(n, g, temp, k, prefix)
         return self._sample_series(n, g, temp)
-
-    def _sample_text(self, n, g, temp, top_k, prefix):
-        pre = self.encode(prefix)
-        longest = self.spec.shape[0] - 2
-        L = 1 + len(pre) + 2 * longest + 1  # start, prefix, up to twice the longest item, end
-        out = torch.full((n, L), PAD, dtype=torch.long, device=self.device)  # (n, L)
-        out[:, 0] = 0
-        out[:, 1 : 1 + len(pre)] = torch.tensor(pre, dtype=torch.long)
-        # read the start token and the prefix in one call, then one token at a time
-        logits, state = self._run(out[:, : 1 + len(pre)])  # (n, 1+len(pre), V)
-        logits = logits[:, -1]  # (n, V)
-        done = torch.zeros(n, dtype=torch.bool, device=self.device)
-        for t in range(1 + len(pre), L - 1):
-            if temp < GREEDY_BELOW or top_k == 1:
-                nxt = logits.argmax(-1)  # (n,) greedy: the limit temperature -> 0
-            else:
-                logits = logits / temp
-                if top_k > 0:
-                    kth = logits.topk(min(top_k, logits.shape[-1]), dim=-1).values[:, -1:]
-                    logits = logits.masked_fill(logits < kth, float("-inf"))
-                nxt = torch.multinomial(logits.softmax(-1), 1, generator=g)[:, 0]  # (n,)
-            out[:, t] = torch.where(done, PAD, nxt)
-            done |= nxt == 0
-            if bool(done.all()):
-                break
-            logits, state = self._run(nxt[:, None], state)
-            logits = logits[:, -1]
-        else:  # hit the length limit: close the unfinished items with the end token
-            out[:, L - 1] = torch.where(done, PAD, 0)
-        return out
 
     def _sample_series(self, n, g, temp):
         T, C = self.spec.shape

@@ -1,7 +1,10 @@
 """`evaluate(method, data)`: draw a fixed-seed sample budget, compute the metrics of the data's
-kind with their real-vs-real floors, and merge the method's own held-out figures."""
+kind with their real-vs-real floors, and merge the method's own held-out figures and the sampling
+cost (ms per sample of this draw; network evaluations per sample where the method counts them)."""
 
 from __future__ import annotations
+
+import time
 
 import torch
 
@@ -50,7 +53,12 @@ def evaluate(
     n = budget(data, n)
     device = method.device
     g = generator or torch.Generator(device=device).manual_seed(EVAL_SEED)
+    t0 = time.perf_counter()
     x, y = draw(method, n, g)
+    cost = {"eval/ms_per_sample": 1000 * (time.perf_counter() - t0) / max(1, n)}
+    nfe = method.network_evaluations()
+    if nfe is not None:  # report the sampler's cost with its quality (diffusion, flows)
+        cost["eval/nfe"] = nfe
     if kind == "points":
         out = points.point_metrics(x, data, y)
     elif kind == "images":
@@ -64,4 +72,5 @@ def evaluate(
     if "eval/cond_acc" not in out:
         out.pop("floor/cond_acc", None)
     out.update(method.evaluate(data))
+    out.update(cost)
     return {k: float(v) for k, v in out.items()}

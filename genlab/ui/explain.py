@@ -117,6 +117,49 @@ TEXTS: dict[str, str] = {
         "model that only reproduces training items has memorised; many new but plausible items "
         "mean it has learned the patterns of the data."
     ),
+    # ----- diffusion and flow models (genlab.ui.inside_flows) -----
+    "flows.process": (
+        "**From noise to data.** Purple points start as pure Gaussian noise (noise level t = 1) "
+        "and the sampler moves them, step by step, to t = 0, where they should lie on the data. "
+        "Drag the slider or press play to watch them travel. A diffusion model (DDPM) also adds "
+        "a little fresh noise at every step; a flow, or DDIM, moves them deterministically."
+    ),
+    "flows.field": (
+        "**The learned field at this t.** Orange arrows: where the network tells a point at "
+        "this spot and noise level to go. For a flow this is the velocity of the straight path "
+        "from noise to data; for diffusion it is the score, the direction in which the noisy "
+        "data gets denser. Early (t near 1) the arrows point broadly at the data's centre; late "
+        "they point sharply at the nearest mode."
+    ),
+    "flows.noising": (
+        "**The forward process.** Green: the real data with noise mixed in to level t, the "
+        "inputs the network trained on at that level. At t = 0 it is the data, at t = 1 it is "
+        "indistinguishable from the Gaussian the sampler starts from."
+    ),
+    "flows.loss_levels": (
+        "**Loss per noise level.** The charts show the loss for each quarter of noise levels "
+        "(loss/t0-0.25 ... loss/t0.75-1), not only the mean: predicting the noise is hardest "
+        "near the data for diffusion, predicting the velocity is hardest near the noise end for "
+        "a flow."
+    ),
+    "images.reverse": (
+        "**The reverse process.** Each row is one sample, from pure noise on the left to the "
+        "finished image on the right; the row below shows the opposite direction, real images "
+        "drowned in noise. Structure (where the strokes go) appears early, detail late."
+    ),
+    "images.steps": (
+        "**Sampling steps cost time.** Every step is one run of the network (two with "
+        "guidance). Fewer steps are faster; DDIM and the flow's ODE solvers keep their quality "
+        "down to a few tens of steps, the ancestral DDPM sampler needs many more."
+    ),
+    # ----- attention (genlab.ui.inside_flows) -----
+    "text.attention": (
+        "**Where the transformer looks.** One heatmap per layer and head: row i is the "
+        "character being read, column j an earlier character, the colour how much of its "
+        "attention it spends there (each row sums to 1). Nothing lies above the diagonal: the "
+        "causal mask hides the future. Some heads look at the previous character, others at "
+        "the start of the name."
+    ),
     # ----- Train page -----
     "data.draw": (
         "**Draw your own distribution.** Click a grey dot to drop a small cloud of points there, "

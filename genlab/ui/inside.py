@@ -13,7 +13,12 @@ from genlab.ui.common import DiskRun
 def panel(run, every: float | None) -> None:
     """Called by genlab.ui.live.live_view below the curves and samples."""
     kind = run.data.spec.kind if not isinstance(run, DiskRun) else run.info["spec"]["kind"]
-    if kind == "points":
+    from genlab.methods import METHODS
+    from genlab.ui import inside_flows  # its views join inside_kinds' choice
+
+    if kind == "points" and "process" in METHODS[run.method_name].inside:
+        inside_flows.panel_points(run, every)
+    elif kind == "points":
         from genlab.ui import inside_points
 
         inside_points.panel(run, every)

@@ -83,6 +83,8 @@ def available_views(kind: str, caps: set[str]) -> dict[str, str]:
             out["verdict"] = "D's verdict"
         if "reconstruct" in caps:
             out["recon"] = "Reconstructions"
+        if "process" in caps:
+            out["process"] = "Reverse process"
     elif kind == "sequences":
         out["band"] = "Generated vs real"
         if "reconstruct" in caps:
@@ -90,6 +92,8 @@ def available_views(kind: str, caps: set[str]) -> dict[str, str]:
     elif kind == "text" and "text" in caps:
         out["heat"] = "Character probabilities"
         out["novel"] = "New or copied"
+        if "attention" in caps:
+            out["attention"] = "Attention"
     return out
 
 
