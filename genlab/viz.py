@@ -261,11 +261,14 @@ def curves_figure(
     max_points: int = CURVE_POINTS,
     webgl: bool = False,
     marks: list[tuple[float, str]] | None = None,
+    cols: int = 2,
+    row_height: int = 190,
 ):
     """One metric group: `series` = {key: (steps, values)}. With `smoothing` > 0 the raw curve is
     drawn faint behind its EMA. `subplots` gives each key its own y axis (quality metrics have
     different scales); `floors` (key -> real-vs-real value) are dashed reference lines; `marks`
     (x, label) are dotted vertical lines, e.g. the live knob changes (step, "lr_d=0.0004").
+    Subplots are small multiples, `cols` a row, `row_height` px each, sharing the x axis (steps).
 
     Lines are drawn as SVG by default: at <= 2,000 points per trace SVG is cheap, while WebGL
     costs a browser without a GPU (software GL) about 3x more CPU per redraw (measured: 4 tabs x
@@ -280,24 +283,23 @@ def curves_figure(
     labels = labels or {}
     floors = floors or {}
     if subplots and len(keys) > 1:
-        cols = 2
         rows = math.ceil(len(keys) / cols)
         fig = make_subplots(
             rows=rows,
             cols=cols,
-            shared_xaxes=False,
-            vertical_spacing=0.14,
-            horizontal_spacing=0.1,
+            shared_xaxes="all",
+            vertical_spacing=min(0.14, 0.5 / rows),
+            horizontal_spacing=0.3 / cols,
             subplot_titles=[labels.get(k, k) for k in keys],
         )
-        height = max(height, 190 * rows)
+        height = max(height, row_height * rows)
     else:
         fig = go.Figure()
     palette = qualitative.Plotly
     for i, key in enumerate(keys):
         steps, values = series[key]
         color = palette[i % len(palette)]
-        pos = dict(row=i // 2 + 1, col=i % 2 + 1) if subplots and len(keys) > 1 else {}
+        pos = dict(row=i // cols + 1, col=i % cols + 1) if subplots and len(keys) > 1 else {}
         name = labels.get(key, key)
         if smoothing > 0 and len(values) > 1:
             xs, ys = thin_minmax(steps, values, max_points)
