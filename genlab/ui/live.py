@@ -23,7 +23,7 @@ from genlab import params, viz
 from genlab.data import DATASETS, Dataset
 from genlab.methods import METHODS
 from genlab.runs import ENDED, REGISTRY, Run, RunSnapshot, RunStore
-from genlab.ui import common, explain, forms, inside
+from genlab.ui import common, explain, forms, inside, replay
 from genlab.ui.common import DiskRun
 
 STATUS_EVERY_S = 0.5  # status, step, speed, progress: 2 Hz
@@ -91,6 +91,7 @@ def live_view(run_id: str) -> None:
         controls(run, snap)
     if isinstance(run, DiskRun) or snap.status in ENDED:
         resume_panel(run, snap)
+        replay.panel(run, REPLAY_VIEWS)  # play the run back: samples, a cursor on the curves
     # the first screen (1280x900): the run's main visual beside its loss curves; the quality
     # metrics as small multiples below. For 2D points the main visual is the canvas (real and
     # generated points, D's field, G's manifold), and the samples with their slider follow.
@@ -742,6 +743,31 @@ def _sample_figure(run: AnyRun, step: int, kind: str):
     return viz.live_series_figure(
         payload[:6], real_x, uirevision=f"{run.id}-series", height=explain.chart_height(360)
     )
+
+
+def _replay_snapshot(run: AnyRun, step: int) -> None:
+    snap = next(s for s in run.snapshots if s.step == step)
+    if snap.kind == "images":
+        st.image(snap.payload, caption=f"generated, step {step:,}", width=IMAGE_WIDTH)
+    elif snap.kind in ("points", "sequences"):
+        fig = _cached_sample_figure(run, step, snap.kind)
+        st.plotly_chart(fig, key="replay.samples", config={"displaylogo": False})
+    elif snap.kind == "text":
+        show_text_samples(run, snap.payload, step)
+
+
+def _loss_figure(run: AnyRun):
+    smoothing = float(st.session_state.get("live.smoothing", 0.6))
+    log_y = bool(st.session_state.get("live.log", False))
+    return dict(_curve_figures(run, smoothing, log_y)).get("loss")
+
+
+def _real_points(run: AnyRun) -> np.ndarray | None:
+    real = _real(run)
+    return real.x_val[:1000].cpu().numpy() if real is not None else None
+
+
+REPLAY_VIEWS = replay.Views(_replay_snapshot, _loss_figure, _real_points)
 
 
 @st.cache_resource(show_spinner=False, max_entries=8)
