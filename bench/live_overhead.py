@@ -16,9 +16,11 @@ steps/s over the rows logged once every viewer is attached (headless: after a 20
 Modes are interleaved over `--repeats` rounds to share the machine's noise; the median is kept.
 The CPU seconds of the server and of the browsers during the window are printed as well.
 
-    python bench/live_overhead.py [--steps 3000] [--repeats 1] [--clients 1,4] [--client wire]
+    python bench/live_overhead.py [--steps 3000] [--repeats 1] [--clients 1,4,16] [--client wire]
 
-Last line: `live_overhead: ratio=R`, R = (steps/s with 4 clients) / (steps/s headless).
+Per viewer it prints the step-counter updates/s each wire client received and the server's CPU
+seconds per viewer. Last line: `live_overhead: ratio=R`, R = (steps/s with the largest client
+count, 16 by default) / (steps/s headless).
 """
 
 from __future__ import annotations
@@ -230,6 +232,7 @@ def with_clients(method: str, data: str, steps: int, clients: int, home: Path, k
                 if time.time() - t0 > 1800:
                     raise RuntimeError("the run did not end within 30 minutes")
             wall = time.time() - t0
+            rates = sorted(w.updates_per_s(t0, t0 + wall) for w in wires)
             cpu_pids = [server.pid] + descendants(os.getpid(), ("chrom", "headless"))
             server_cpu = cpu_seconds([server.pid]) - server_cpu0
             browser_cpu = cpu_seconds(cpu_pids) - cpu0 - server_cpu
@@ -247,6 +250,7 @@ def with_clients(method: str, data: str, steps: int, clients: int, home: Path, k
             "server_cpu_s": server_cpu,
             "browser_cpu_s": browser_cpu,
             "reruns": sum(w.reruns for w in wires),
+            "viewer_rates": rates,
             "messages": sum(w.messages for w in wires),
         }
     finally:
@@ -259,13 +263,32 @@ def with_clients(method: str, data: str, steps: int, clients: int, home: Path, k
             server.kill()
 
 
+def viewers_line(res: dict, clients: int) -> str:
+    """Per-viewer step-counter updates/s (wire clients only) and the server's CPU per viewer:
+    the server's CPU seconds less the training thread's (one busy core, GENLAB_CPU_THREADS=1),
+    per viewer and per second of the window."""
+    rates = res.get("viewer_rates") or []
+    line = ""
+    if rates:
+        line += (
+            f"\n    per-viewer updates/s: min {rates[0]:.2f}, median "
+            f"{statistics.median(rates):.2f}, max {rates[-1]:.2f}"
+        )
+    per_viewer = max(0.0, res["server_cpu_s"] - res["wall_s"]) / clients / res["wall_s"]
+    line += (
+        f"\n    server CPU {res['server_cpu_s'] / res['wall_s']:.2f} s/s in all; beyond training "
+        f"{per_viewer:.3f} s/s per viewer"
+    )
+    return line
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--method", default="gan")
     ap.add_argument("--data", default="ring8")
     ap.add_argument("--steps", type=int, default=3000)
     ap.add_argument("--repeats", type=int, default=1)
-    ap.add_argument("--clients", default="1,4")
+    ap.add_argument("--clients", default="1,4,16")
     ap.add_argument(
         "--client",
         choices=("wire", "chromium"),
@@ -294,6 +317,7 @@ def main() -> None:
                         f"  (from step {res['from_step']}, server CPU {res['server_cpu_s']:.1f} s, "
                         f"browsers CPU {res['browser_cpu_s']:.1f} s over {res['wall_s']:.0f} s, "
                         f"{res['reruns']} reruns asked, {res['messages']} messages)"
+                        + viewers_line(res, m)
                     )
                 )
                 label = "headless" if m == 0 else f"{m} client{'s' if m > 1 else ''}"

@@ -5,9 +5,13 @@ from __future__ import annotations
 import asyncio
 import re
 import threading
+import time
 import urllib.request
 
 MEDIA = re.compile(rb"/media/[0-9a-f]{16,}\.[a-z]+")
+STEP = re.compile(
+    rb"([0-9][0-9,]*) / [0-9][0-9,]*"
+)  # the live page's "Step" metric: "1,234 / 3,000"
 
 
 class WireClient:
@@ -15,6 +19,7 @@ class WireClient:
         self.base, self.page, self.query = base, page, query
         self.messages = self.deltas = self.reruns = self.media = 0
         self.bytes = 0
+        self.steps_seen: list[tuple[float, int]] = []  # (time, step) at each new step counter
         self._stop = threading.Event()
         self.error: BaseException | None = None
         self.thread = threading.Thread(target=self._main, daemon=True)
@@ -83,6 +88,8 @@ class WireClient:
                         page_hash = msg.new_session.page_script_hash
                     elif kind == "delta":
                         self.deltas += 1
+                        if b"Step" in raw:
+                            self._note_step(raw)
                         for url in set(MEDIA.findall(raw)):
                             await asyncio.to_thread(self._fetch, url.decode())
                     elif kind == "auto_rerun":
@@ -101,6 +108,17 @@ class WireClient:
                 for t in timers.values():
                     t.cancel()
                 stopper.cancel()
+
+    def _note_step(self, raw: bytes) -> None:
+        m = STEP.search(raw)
+        if m:
+            step = int(m.group(1).replace(b",", b""))
+            if not self.steps_seen or self.steps_seen[-1][1] != step:
+                self.steps_seen.append((time.time(), step))
+
+    def updates_per_s(self, t0: float, t1: float) -> float:
+        """New step counters this viewer received per second between t0 and t1."""
+        return sum(1 for t, _ in self.steps_seen if t0 <= t <= t1) / max(t1 - t0, 1e-9)
 
     def _fetch(self, path: str):
         with urllib.request.urlopen(self.base + path, timeout=10) as r:

@@ -377,11 +377,14 @@ def curves_figure(
     max_points: int = CURVE_POINTS,
     webgl: bool = False,
     marks: list[tuple[float, str]] | None = None,
+    cols: int = 2,
+    row_height: int = 190,
 ):
     """One metric group: `series` = {key: (steps, values)}. With `smoothing` > 0 the raw curve is
     drawn faint behind its EMA. `subplots` gives each key its own y axis (quality metrics have
     different scales); `floors` (key -> real-vs-real value) are dashed reference lines; `marks`
     (x, label) are dotted vertical lines, e.g. the live knob changes (step, "lr_d=0.0004").
+    Subplots are small multiples, `cols` a row, `row_height` px each, sharing the x axis (steps).
 
     Lines are drawn as SVG by default: at <= 2,000 points per trace SVG is cheap, while WebGL
     costs a browser without a GPU (software GL) about 3x more CPU per redraw (measured: 4 tabs x
@@ -396,17 +399,16 @@ def curves_figure(
     labels = labels or {}
     floors = floors or {}
     if subplots and len(keys) > 1:
-        cols = 2
         rows = math.ceil(len(keys) / cols)
         fig = make_subplots(
             rows=rows,
             cols=cols,
-            shared_xaxes=False,
-            vertical_spacing=0.14,
-            horizontal_spacing=0.1,
+            shared_xaxes="all",
+            vertical_spacing=min(0.14, 0.5 / rows),
+            horizontal_spacing=0.3 / cols,
             subplot_titles=[labels.get(k, k) for k in keys],
         )
-        height = max(height, 190 * rows)
+        height = max(height, row_height * rows)
     else:
         fig = go.Figure()
     palette = qualitative.Plotly
@@ -414,7 +416,7 @@ def curves_figure(
     for i, key in enumerate(keys):
         steps, values = series[key]
         color = palette[i % len(palette)]
-        pos = dict(row=i // 2 + 1, col=i % 2 + 1) if subplots and len(keys) > 1 else {}
+        pos = dict(row=i // cols + 1, col=i % cols + 1) if subplots and len(keys) > 1 else {}
         name = labels.get(key, key)
         if smoothing > 0 and len(values) > 1:
             xs, ys = thin_minmax(steps, values, max_points)
@@ -502,6 +504,9 @@ def metric_labels(keys) -> dict[str, str]:
     }
 
 
+HIDDEN_CURVES = ("time/eval_s",)  # in the history and metrics.jsonl, not worth a chart
+
+
 def run_curve_figures(
     history,
     live_changes: list[dict],
@@ -509,10 +514,13 @@ def run_curve_figures(
     smoothing: float = 0.0,
     log_y: bool = False,
     height: int = 260,
+    quality_height: int = 220,
+    row_height: int = 150,
+    cols: int = 4,
 ) -> list[tuple[str, object]]:
     """The live page's charts of one run's MetricHistory: (group, figure) per metric group,
-    the real-vs-real floors dashed on the quality charts, the live knob changes as dotted lines
-    on the others."""
+    the real-vs-real floors dashed on the quality charts (small multiples, `cols` a row, sharing
+    x), the live knob changes as dotted lines on the others."""
     marks = knob_marks(live_changes)
     keys = history.keys()
     floors = {}
@@ -523,21 +531,24 @@ def run_curve_figures(
                 floors[k] = vals[-1]
     labels = metric_labels(keys)
     figs = []
-    for group, gkeys in group_metric_keys(keys).items():
+    for group, gkeys in group_metric_keys([k for k in keys if k not in HIDDEN_CURVES]).items():
         series = {}
         for k in gkeys:
             steps, _, values = history.series(k)
             series[k] = (steps, values)
+        quality = group == "eval"
         fig = curves_figure(
             series,
             smoothing=smoothing,
             log_y=log_y,
             floors=floors,
             labels=labels,
-            subplots=group == "eval",
+            subplots=quality,
             uirevision=f"{run_id}-{group}",
-            height=height,
-            marks=marks if group != "eval" else None,
+            height=quality_height if quality else height,
+            marks=None if quality else marks,
+            cols=cols,
+            row_height=row_height,
         )
         figs.append((group, fig))
     return figs

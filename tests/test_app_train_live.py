@@ -7,6 +7,7 @@ failing, Start creates a run, and the live page renders a run in each state.
 
 from __future__ import annotations
 
+import io
 import os
 
 # before torch loads (see genlab/ui/__init__.py): AppTest runs scripts in exited threads too
@@ -527,3 +528,28 @@ def test_sidebar_and_interrupted_runs(home):
     assert not at.exception
     assert store.run_dir(d.path.name).read_info()["status"] == "interrupted"
     assert any("Device" in c.value for c in at.sidebar.caption)
+
+
+def test_replay_of_a_done_run_plays_snapshots_and_exports_a_gif(home, runs_to_stop):
+    """Issue 12: a finished run plays back like a video: Play moves one timeline through the
+    kept snapshots (from the start when it was at the end), and the replay exports as a GIF."""
+    from PIL import Image
+
+    run = _start(runs_to_stop, steps=40, sample_every=10)
+    assert run.join(60) and run.status == "done", run.snapshot().error
+    steps = [s.step for s in run.snapshots]
+    at = live_page(run.id)
+    assert not at.exception, at.exception
+    timeline = at.select_slider(key=f"replay.step.{run.id}")
+    assert timeline.value == steps[-1]
+    assert "replay.loss" in [c.key for c in at.get("plotly_chart")]  # the curves, with a cursor
+    at.button(key=f"replay.toggle.{run.id}").click().run()  # Play: from the start, one tick
+    assert not at.exception, at.exception
+    assert at.select_slider(key=f"replay.step.{run.id}").value == steps[1]
+    at.run()  # the next tick
+    assert at.select_slider(key=f"replay.step.{run.id}").value == steps[2]
+    at.button(key=f"replay.makegif.{run.id}").click().run()
+    assert not at.exception, at.exception
+    gif = at.session_state[f"replay.gif.{run.id}"]
+    im = Image.open(io.BytesIO(gif))
+    assert im.format == "GIF" and im.n_frames == len(steps)

@@ -145,3 +145,45 @@ def test_train_start_live_reload_stop(server, page, tmp_path):
     assert wait_until(lambda: status_text(page) == "stopped", 60), status_text(page)
     page.screenshot(path=shots / "stopped.png")
     assert sorted(p.name for p in shots.iterdir()) == ["live.png", "stopped.png", "train.png"]
+
+
+# how much each chart of the live page holds, by its Streamlit key (st-key-* class)
+CHARTS_JS = """() => {
+    const out = {};
+    document.querySelectorAll('[data-testid="stPlotlyChart"], [data-testid="stImage"]').forEach(
+        (c, i) => {
+            const box = c.closest('[data-testid="stElementContainer"]');
+            const key = (box && [...box.classList].find(s => s.startsWith('st-key-'))) || 'n' + i;
+            const el = c.querySelector('.js-plotly-plot');
+            let n = 0;
+            for (const tr of (el && el._fullData) || []) {
+                n += (tr.x ? tr.x.length : 0) + (tr.z ? tr.z.length : 0);
+            }
+            const img = c.querySelector('img');
+            out[key] = img ? (img.naturalWidth > 0 ? 1 : 0) : n;
+        });
+    return out;
+}"""
+
+
+def test_live_charts_never_blank_while_a_run_trains(server, page):
+    """Issue 12: a chart that had data showed as an empty box in some frames. Sample the live page
+    20 times while a GAN trains: every chart that once had data still has it in every later
+    sample, and the page kept moving (the step counter rose)."""
+    page.goto(f"{server}/?{SETUP}")
+    page.get_by_role("button", name="Start training").click(timeout=120_000)
+    page.wait_for_url(re.compile(r".*/live\?run=.+"), timeout=60_000)
+    assert wait_until(lambda: len(page.evaluate(CHARTS_JS)) >= 3, 90)
+    had: set[str] = set()
+    blanks: list[tuple[int, str]] = []
+    steps = []
+    for i in range(20):
+        charts = page.evaluate(CHARTS_JS)
+        blanks += [(i, k) for k in sorted(had) if charts.get(k, 0) == 0]
+        had |= {k for k, n in charts.items() if n > 0}
+        steps.append(current_step(page))
+        time.sleep(0.5)
+    assert {"st-key-curves-loss", "st-key-inside-plane"} <= had, had
+    assert not blanks, f"charts that had data were empty: {blanks}"
+    assert steps[-1] > steps[0], steps
+    page.get_by_role("button", name="Stop").click()

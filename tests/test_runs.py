@@ -364,3 +364,33 @@ def test_a_non_finite_evaluation_fails_the_run_as_diverged(store):
     snap = run.snapshot()
     assert snap.status == "failed"
     assert "diverged: non-finite evaluation at step 2" in snap.error and "eval/kl=inf" in snap.error
+
+
+def test_evaluations_run_beside_training_and_log_at_their_step(store, monkeypatch):
+    """Issue 12: an evaluation stopped the step counter for 16 s. Now each runs on a copy of the
+    weights beside training: an evaluation that waits until the run has trained 100 steps past
+    its own step could never finish if it stopped training (it would time out here)."""
+    import genlab.metrics
+
+    finished_at: dict[int, int] = {}
+
+    def slow_evaluate(method, data):
+        t0 = time.time()
+        while run.snapshot().step < min(method.step + 100, run.train.steps):
+            assert time.time() - t0 < 60, "training stood still during an evaluation"
+            time.sleep(0.005)
+        finished_at[method.step] = run.snapshot().step
+        return {"eval/toy": float(method.step)}
+
+    monkeypatch.setattr(genlab.metrics, "evaluate", slow_evaluate)
+    train = {"steps": 300, "batch_size": 8, "log_every": 10, "eval_every": 50, "device": "cpu"}
+    run = Run("toy", "ring8", {}, train, store=store).start()
+    assert run.join(120) and run.status == "done", run.snapshot().error
+    assert sorted(finished_at) == [50, 100, 150, 200, 250, 300]
+    assert all(finished_at[s] >= s + 100 for s in (50, 100, 150, 200))
+    # logged at the step they evaluated, in order, with the seconds each took
+    steps, _, values = run.history.series("eval/toy")
+    assert steps == [50, 100, 150, 200, 250, 300] and values == [float(s) for s in steps]
+    rows = [r for r in run.dir.read_metrics() if "eval/toy" in r]
+    assert [r["step"] for r in rows] == steps and all(r["time/eval_s"] >= 0 for r in rows)
+    assert run.snapshot().last["eval/toy"] == 300.0  # the final one is in before `done`

@@ -27,6 +27,7 @@ from genlab.data import Dataset, load_dataset
 from genlab.limits import Limits, cpu_threads
 from genlab.methods import Method, method_class
 from genlab.runs.build import build_method, method_config, resolve_device, train_config
+from genlab.runs.evaluator import Evaluator
 from genlab.runs.history import MetricHistory
 from genlab.runs.samples import take_samples
 from genlab.runs.store import RunDir, RunStore, clean_name, read_json
@@ -165,6 +166,8 @@ class Run:
         self._delay = 0.0  # seconds of sleep after each step (slow motion)
         self._view: ViewState | None = None
         self._view_wanted = False
+        self._evals: Evaluator | None = None  # evaluations beside training (see _train)
+        self._rows_lock = threading.Lock()  # the worker and the evaluator both append rows
         self._t0 = time.time()
         self._elapsed_before = 0.0  # training seconds of earlier sessions (resume)
         self._train_started: float | None = None
@@ -429,7 +432,11 @@ class Run:
         with self._lock:
             sps = self._steps_per_s
             remaining = self.train.steps - self._step
-            eta = remaining / sps if sps > 0 and self._status == "running" else None
+            eta = (
+                remaining / sps + self._eval_eta()
+                if sps > 0 and self._status == "running"
+                else None
+            )
             return RunSnapshot(
                 id=self.id,
                 method=self.method_name,
@@ -448,6 +455,15 @@ class Run:
                 live_changes=list(self.live_changes),
                 device=str(self.device),
             )
+
+    def _eval_eta(self) -> float:
+        """Seconds the evaluations add to the ETA: the run waits for the ones still queued and
+        for the final one at its end (those beside training only share the cores: they are in
+        the measured steps/s)."""
+        each = self._evals.seconds_each() if self._evals is not None else None
+        if each is None:
+            return 0.0
+        return each * (self._evals.pending() + (self._step < self.train.steps))
 
     # ----- the worker --------------------------------------------------------------------------
     def _set_status(self, status: str, error: str | None = None) -> None:
@@ -555,6 +571,9 @@ class Run:
         counts: dict[str, int] = {}
         count, t_last, step_last = 0, time.perf_counter(), start
         pending_rows: list[dict[str, Any]] = []
+        evals = self._evals = Evaluator(
+            self.method_name, tr, data, self.device, self._log_eval, cpu_threads()
+        )
         step = start
         lr_factor: float | None = None  # the schedule's factor last pushed into the optimisers
         while step < tr.steps:
@@ -617,17 +636,21 @@ class Run:
             if step % tr.sample_every == 0 or last or step == start + 1:
                 self._snapshot_samples(m, step)
             if (tr.eval_every and step % tr.eval_every == 0) or last:
-                bad = self._evaluate(m, data, step, pending_rows)
-                if bad:
-                    self._fail(
-                        f"diverged: non-finite evaluation at step {step}: {bad}. The last good "
-                        "checkpoint is kept; resume it with a lower learning rate."
-                    )
-                    return
+                evals.submit(m, step, round(self.elapsed_s(), 3))  # evaluated beside training
+            if evals.failure():
+                self._flush(pending_rows)
+                self._fail(evals.failure())
+                return
             if (tr.checkpoint_every and step % tr.checkpoint_every == 0) or last:
                 self._checkpoint(m)
         self._flush(pending_rows)
         self._publish_view(m)
+        if step < tr.steps:
+            evals.drop_queued()  # stopped: the evaluation under way still logs its rows
+        evals.wait()  # the final evaluation's rows are in before the run reports its end
+        if evals.failure():
+            self._fail(evals.failure())
+            return
         if step < tr.steps:
             self._checkpoint(m)
             self._set_status("stopped")
@@ -644,8 +667,9 @@ class Run:
             self._resume_cond.notify_all()  # wakes a view_state(wait=...); the worker rechecks
 
     def _flush(self, rows: list[dict[str, Any]]) -> None:
-        self.dir.append_metrics(rows)
-        self._tracking.on_metrics(rows)
+        with self._rows_lock:  # the evaluator thread flushes its rows too
+            self.dir.append_metrics(rows)
+            self._tracking.on_metrics(rows)
         rows.clear()
 
     def _apply_live(self, m: Method, step: int) -> None:
@@ -668,21 +692,12 @@ class Run:
         with self._lock:
             self.snapshots.append(SampleSnapshot(step, kind, payload))
 
-    def _evaluate(self, m: Method, data: Dataset, step: int, rows: list[dict[str, Any]]) -> str:
-        """Evaluate and log; returns the non-finite values ("" when all are finite)."""
-        from genlab.metrics import evaluate
-
-        m.eval()
-        try:
-            values = evaluate(m, data)
-        finally:
-            m.train()
-        if values:
-            self.history.append(step, self.elapsed_s(), values)
-            rows.append({"step": step, "t": round(self.elapsed_s(), 3), **values})
-            self._flush(rows)
-        bad = [k for k, v in values.items() if isinstance(v, float) and not math.isfinite(v)]
-        return ", ".join(f"{k}={values[k]}" for k in bad)
+    def _log_eval(self, step: int, t: float, values: dict[str, float], seconds: float) -> None:
+        """An evaluation's values at the step it evaluated, with the seconds it took (in the
+        evaluator's thread); `t` is the training time at that step."""
+        values = {**values, "time/eval_s": round(seconds, 3)}
+        self.history.append(step, t, values)
+        self._flush([{"step": step, "t": t, **values}])
 
     def _checkpoint(self, m: Method) -> None:
         tensors, meta = m.checkpoint()

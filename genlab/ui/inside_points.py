@@ -74,9 +74,10 @@ def view_source(run: Any) -> tuple[tuple, Callable[[], tuple[Method, int]]] | No
     return None
 
 
-def compute_view(run: Any, cls: int | None) -> tuple[tuple, ip.PlaneView] | None:
+def compute_view(run: Any, cls: int | None, wait: bool = True) -> tuple[tuple, ip.PlaneView] | None:
     """(its key, the PlaneView of the run's latest weights), computed once per process per
-    version of the weights and class."""
+    version of the weights and class; without `wait`, in the background (`live.shared_latest`):
+    the newest finished view comes back at once, possibly of older weights."""
     src = view_source(run)
     real = common.real_data(run)
     if src is None or real is None:
@@ -89,7 +90,7 @@ def compute_view(run: Any, cls: int | None) -> tuple[tuple, ip.PlaneView] | None
         return ip.plane_view(m, real.x_val[:N_REAL], y, step=step, cls=cls)
 
     key = ("inside-points", *key, cls)
-    return key, live.shared(key, make)
+    return live.shared_latest(("inside-points", run.id, cls), key, make, wait=wait)
 
 
 def _layer_toggles(run_id: str, available: list[str], labels: dict[str, str]) -> list[str]:
@@ -120,7 +121,10 @@ def _body(run: Any, every: float | None) -> None:
             format_func=lambda k: spec.class_names[k] if k < len(spec.class_names) else str(k),
             help="A conditional GAN has one discriminator verdict and one generator per class.",
         )
-    computed = compute_view(run, cls)
+    # a page that will not poll, or a paused run (a step button was just pressed: show its
+    # result now), computes a new view here; a training run's page gets it in the background
+    wait = every is None or run.snapshot().status == "paused"
+    computed = compute_view(run, cls, wait=wait)
     live._ended_since_page_run(every, run.snapshot().status)
     if computed is None:
         st.info("Waiting for the first weights…", icon=":material/hourglass_empty:")
@@ -133,7 +137,7 @@ def _body(run: Any, every: float | None) -> None:
     fig_key = (view_key, tuple(chosen), explain.teaching())
     cached = st.session_state.get(f"genlab.inside.{run.id}")
     if cached is None or cached[0] != fig_key:
-        height = explain.chart_height(520)
+        height = explain.chart_height(400)  # with the controls, inside one 900 px screen
         figs = [
             viz_inside.plane_figure(
                 view, real_x, real_y, chosen, height=height, uirevision=f"{run.id}-plane"
@@ -148,7 +152,8 @@ def _body(run: Any, every: float | None) -> None:
         cached = (fig_key, figs)
         st.session_state[f"genlab.inside.{run.id}"] = cached
     figs = cached[1]
-    cols = st.columns([5, 2] if len(figs) == 1 else [1, 1], gap="medium")
+    # one canvas: the whole width of the live view's main column, its legend under it
+    cols = st.columns([1] if len(figs) == 1 else [1, 1], gap="medium")
     cols[0].plotly_chart(figs[0], key="inside.plane", config={"displaylogo": False})
     if len(figs) > 1:
         cols[1].plotly_chart(figs[1], key="inside.latent", config={"displaylogo": False})
@@ -156,7 +161,7 @@ def _body(run: Any, every: float | None) -> None:
     legend = [LEGEND[k] for k in LEGEND if k in chosen]
     if view.posterior is not None and "manifold" in chosen:
         legend[legend.index(LEGEND["manifold"])] = "grid: the latent grid (right) decoded (left)"
-    with cols[1] if len(figs) == 1 else st.container():
+    with st.container():
         st.caption(f"Weights at step {view.step:,}; {where}. " + "; ".join(legend) + ".")
         for layer, key in NOTES.items():
             if layer in chosen:

@@ -9,6 +9,7 @@ kept in session state between refreshes.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections import OrderedDict
@@ -16,20 +17,22 @@ from typing import Any
 
 import numpy as np
 import streamlit as st
+import torch
 
 from genlab import params, viz
 from genlab.data import DATASETS, Dataset
 from genlab.methods import METHODS
 from genlab.runs import ENDED, REGISTRY, Run, RunSnapshot
-from genlab.ui import common, explain, forms, inside
+from genlab.ui import common, explain, forms, inside, replay
 from genlab.ui.common import DiskRun
 
-STATUS_EVERY_S = 1.0  # status, step, speed, progress
+STATUS_EVERY_S = 0.5  # status, step, speed, progress: 2 Hz
 CHARTS_EVERY_S = 1.0  # curves and samples (redrawn only when something new arrived)
 PAUSED_EVERY_S = 1.0  # the same: a page drawn while paused keeps its interval after Resume
 ERROR_LINES = 8
 APPLIED_KEY = "genlab.live.applied"  # the last Apply: run id, "lr_d=0.0004", step, time
 APPLIED_SHOWN_S = 8.0
+IMAGE_WIDTH = 400  # px: the sample grid with its caption fits the first 1280x900 screen
 STATUS_BADGE = {
     "queued": ("blue", ":material/hourglass_empty:"),
     "running": ("green", ":material/play_arrow:"),
@@ -86,18 +89,39 @@ def live_view(run_id: str) -> None:
     every = poll_interval(run, snap.status)
     header(run, snap)
     status_panel(run, every, snap.status)
-    if isinstance(run, Run) and snap.status not in ENDED:
+    live = isinstance(run, Run) and snap.status not in ENDED
+    if live:
         controls(run, snap)
-        if not explain.teaching():  # teaching mode hides the advanced knobs
-            live_knobs(run)
     if isinstance(run, DiskRun) or snap.status in ENDED:
         resume_panel(run, snap)
-    curves_col, samples_col = st.columns([3, 2], gap="medium")
+        replay.panel(run, REPLAY_VIEWS)  # play the run back: samples, a cursor on the curves
+    # the first screen (1280x900): the run's main visual beside its loss curves; the quality
+    # metrics as small multiples below. For 2D points the main visual is the canvas (real and
+    # generated points, D's field, G's manifold), and the samples with their slider follow.
+    # On a phone the columns stack in this same order.
+    points = _kind(run) == "points"
+    main_col, curves_col = st.columns([3, 2], gap="medium")
+    with main_col:
+        if points:
+            inside.panel(run, every)
+        else:
+            samples_panel(run, every)
     with curves_col:
         curves_panel(run, every)
-    with samples_col:
+    if live and common.can_control():
+        step_controls(run)  # under the canvas they act on, like a player's buttons
+    if live:
+        if not explain.teaching():  # teaching mode hides the advanced knobs
+            live_knobs(run)
+    quality_panel(run, every)
+    if points:
         samples_panel(run, every)
-    inside.panel(run, every)
+    else:
+        inside.panel(run, every)
+
+
+def _kind(run: AnyRun) -> str:
+    return run.data.spec.kind if isinstance(run, Run) else run.info["spec"]["kind"]
 
 
 def header(run: AnyRun, snap: RunSnapshot) -> None:
@@ -142,8 +166,7 @@ def _status_body(run: AnyRun, every: float | None, page_status: str) -> None:
         f"{common.fmt_duration(snap.elapsed_s)} · {common.fmt_duration(snap.eta_s)}",
     )
     frac = min(1.0, snap.step / snap.steps) if snap.steps else 0.0
-    eta = f" · ETA {common.fmt_duration(snap.eta_s)}" if snap.eta_s is not None else ""
-    st.progress(frac, text=f"{100 * frac:.0f}%{eta}")
+    st.progress(frac)  # its ETA is in the metric beside the step: one line less on screen
     if snap.error:
         lines = common.public_text(snap.error).strip().splitlines()
         more = "\n\n(…)" if len(lines) > ERROR_LINES else ""
@@ -221,9 +244,8 @@ def controls(run: Run, snap: RunSnapshot) -> None:
         disabled=locked,
     )
     if locked:
+        # the phase steps and slow motion (under the main visual) act on the run too: hidden
         common.readonly_note("Run controls")
-        return  # the phase steps and slow motion act on the run too: hidden while locked
-    step_controls(run)
 
 
 def _step_phases(run: Run, phases: tuple[str, ...] | None) -> None:
@@ -462,6 +484,59 @@ def shared(key: tuple, build):
     return value
 
 
+_LATEST: OrderedDict[tuple, tuple[tuple, Any]] = OrderedDict()  # slot -> (key, value)
+_BUILDING: dict[tuple, float] = {}  # slot -> when its build started
+_LAST_BUILD_S: dict[tuple, tuple[float, float]] = {}  # slot -> (when it ended, how long it took)
+
+
+def shared_latest(slot: tuple, key: tuple, build, wait: bool = False) -> tuple[tuple, Any]:
+    """(key, value) of the newest value built for `slot` (one view of one run), building `key`
+    in a background thread when it is not that one: a view that takes a second to compute (the
+    2D canvas of a GAN) never holds up the page's other fragments (the step counter stood still
+    while it was computed in the page's own thread), and every viewer shares the one build.
+    The first value, and any with `wait` (a page that will not poll again), is built here. A new
+    build starts only when the last one ended at least its own duration ago, so the views take
+    at most about half a core from training."""
+    with _SHARED_LOCK:
+        have = _LATEST.get(slot)
+        if have is not None and have[0] == key:
+            return have
+        done, took = _LAST_BUILD_S.get(slot, (0.0, 0.0))
+        if have is not None and not wait:
+            if slot in _BUILDING or time.monotonic() - done < took:
+                return have
+            _BUILDING[slot] = time.monotonic()
+    if have is None or wait:
+        value = shared(key, build)
+        _keep_latest(slot, key, value)
+        return key, value
+
+    def job() -> None:
+        from genlab.limits import cpu_threads
+
+        torch.set_num_threads(cpu_threads())  # this thread's count, as the run's worker
+        t0 = time.monotonic()
+        try:
+            _keep_latest(slot, key, shared(key, build))
+        except Exception:  # the next refresh tries again; the page keeps the last view
+            logging.getLogger(__name__).exception("building %s failed", key)
+        finally:
+            with _SHARED_LOCK:
+                _BUILDING.pop(slot, None)
+                _LAST_BUILD_S[slot] = (time.monotonic(), time.monotonic() - t0)
+
+    threading.Thread(target=job, name="genlab-view", daemon=True).start()
+    return have
+
+
+def _keep_latest(slot: tuple, key: tuple, value: Any) -> None:
+    with _SHARED_LOCK:
+        _LATEST[slot] = (key, value)
+        _LATEST.move_to_end(slot)
+        while len(_LATEST) > _SHARED_MAX:
+            _LATEST.popitem(last=False)
+
+
 # ----- curves ----------------------------------------------------------------------------------
 def build_curve_figures(run: AnyRun, smoothing: float, log_y: bool) -> list[tuple[str, Any]]:
     return viz.run_curve_figures(
@@ -471,8 +546,14 @@ def build_curve_figures(run: AnyRun, smoothing: float, log_y: bool) -> list[tupl
         smoothing=smoothing,
         log_y=log_y,
         height=explain.chart_height(260),  # taller in teaching mode
+        quality_height=explain.chart_height(220),
+        row_height=explain.chart_height(150),
+        cols=QUALITY_COLS,
     )
 
+
+QUALITY_COLS = 4  # small multiples a row, under the first screen
+QUALITY_EVERY_S = 2.0  # they change at evaluations only
 
 GROUP_TITLES = {
     "loss": "Losses",
@@ -498,10 +579,23 @@ def _curves_body(run: AnyRun, every: float | None) -> None:
         help="Exponential moving average of the logged values; the raw values stay faint behind.",
     )
     log_y = c[1].toggle("Log scale", value=False, key="live.log")
-    version = run.history.version
+    figs = _curve_figures(run, smoothing, log_y)
+    _ended_since_page_run(every, run.snapshot().status)
+    train = [(g, f) for g, f in figs if g != "eval"]
+    if not train:
+        st.info("Waiting for the first logged values…", icon=":material/hourglass_empty:")
+        return
+    for group, fig in train:
+        st.caption(GROUP_TITLES.get(group, group))
+        st.plotly_chart(fig, key=f"curves.{group}", config={"displaylogo": False})
+
+
+def _curve_figures(run: AnyRun, smoothing: float, log_y: bool) -> list[tuple[str, Any]]:
+    """Every metric group's figure for the run's history version, built once per process
+    (`shared`) and kept in this session until the version or a setting changes."""
     cache_key = (
         run.id,
-        version,
+        run.history.version,
         smoothing,
         log_y,
         len(run.snapshot().live_changes),
@@ -515,14 +609,23 @@ def _curves_body(run: AnyRun, every: float | None) -> None:
         )
         cached = (cache_key, figs)
         st.session_state["genlab.curves"] = cached
+    return cached[1]
+
+
+def quality_panel(run: AnyRun, every: float | None) -> None:
+    _fragment(_quality_body, None if every is None else QUALITY_EVERY_S)(run, every)
+
+
+def _quality_body(run: AnyRun, every: float | None) -> None:
+    """The evaluations' metrics as small multiples sharing the step axis, with the smoothing and
+    scale set above the loss curves."""
+    smoothing = float(st.session_state.get("live.smoothing", 0.6))
+    log_y = bool(st.session_state.get("live.log", False))
+    figs = dict(_curve_figures(run, smoothing, log_y))
     _ended_since_page_run(every, run.snapshot().status)
-    figs = cached[1]
-    if not figs:
-        st.info("Waiting for the first logged values…", icon=":material/hourglass_empty:")
-        return
-    for group, fig in figs:
-        st.caption(GROUP_TITLES.get(group, group))
-        st.plotly_chart(fig, key=f"curves.{group}", config={"displaylogo": False})
+    if "eval" in figs:
+        st.caption(GROUP_TITLES["eval"])
+        st.plotly_chart(figs["eval"], key="curves.eval", config={"displaylogo": False})
 
 
 # ----- samples ---------------------------------------------------------------------------------
@@ -539,8 +642,9 @@ def _snapshot_choice(run: AnyRun, steps: list[int], live: bool) -> int:
     if len(steps) < 2:
         return steps[-1]
     follow_key = f"live.follow.{run.id}"
+    c = st.columns([1, 2], vertical_alignment="bottom")  # one row: the first screen is short
     if live:
-        follow = st.toggle("Follow newest", value=True, key=follow_key)
+        follow = c[0].toggle("Follow newest", value=True, key=follow_key)
     else:
         # a run that ended while followed: show its last snapshot once, then leave the slider free
         follow = False
@@ -548,7 +652,7 @@ def _snapshot_choice(run: AnyRun, steps: list[int], live: bool) -> int:
             st.session_state[key] = steps[-1]
     if follow or st.session_state.get(key) not in steps:
         st.session_state[key] = steps[-1]
-    return st.select_slider(
+    return c[1].select_slider(
         "Snapshot at step",
         options=steps,
         key=key,
@@ -571,7 +675,7 @@ def _samples_body(run: AnyRun, every: float | None) -> None:
     snap = snaps[step]
     kind = snap.kind or (DATASETS[run.dataset_name].kind if run.dataset_name in DATASETS else "")
     if kind == "images":
-        st.image(snap.payload, caption=f"generated, step {step:,}")
+        st.image(snap.payload, caption=f"generated, step {step:,}", width=IMAGE_WIDTH)
     elif kind == "points":
         fig = _cached_sample_figure(run, step, "points")
         st.plotly_chart(fig, key="samples.points", config={"displaylogo": False})
@@ -616,6 +720,31 @@ def _sample_figure(run: AnyRun, step: int, kind: str):
     return viz.live_series_figure(
         payload[:6], real_x, uirevision=f"{run.id}-series", height=explain.chart_height(360)
     )
+
+
+def _replay_snapshot(run: AnyRun, step: int) -> None:
+    snap = next(s for s in run.snapshots if s.step == step)
+    if snap.kind == "images":
+        st.image(snap.payload, caption=f"generated, step {step:,}", width=IMAGE_WIDTH)
+    elif snap.kind in ("points", "sequences"):
+        fig = _cached_sample_figure(run, step, snap.kind)
+        st.plotly_chart(fig, key="replay.samples", config={"displaylogo": False})
+    elif snap.kind == "text":
+        show_text_samples(run, snap.payload, step)
+
+
+def _loss_figure(run: AnyRun):
+    smoothing = float(st.session_state.get("live.smoothing", 0.6))
+    log_y = bool(st.session_state.get("live.log", False))
+    return dict(_curve_figures(run, smoothing, log_y)).get("loss")
+
+
+def _real_points(run: AnyRun) -> np.ndarray | None:
+    real = _real(run)
+    return real.x_val[:1000].cpu().numpy() if real is not None else None
+
+
+REPLAY_VIEWS = replay.Views(_replay_snapshot, _loss_figure, _real_points)
 
 
 @st.cache_resource(show_spinner=False, max_entries=8)

@@ -1,0 +1,96 @@
+"""A finished run played back: one frame per kept sample snapshot, as an animated GIF for slides.
+
+Frames are drawn with Pillow only (no browser, no plotly): image snapshots are their PNG grids;
+2D points are drawn over the real data on fixed axes (the real data's box), so the generator's
+points move on a still background; series are drawn as polylines. Text snapshots have no picture.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+KINDS = ("images", "points", "sequences")  # the kinds a GIF can show
+SIZE = 360  # px, the side of a points or series frame
+REAL_RGB = (190, 190, 190)
+SAMPLE_RGB = (239, 85, 59)  # plotly's red, as on the live page
+
+
+def frame(kind: str, payload, real: np.ndarray | None = None, step: int | None = None):
+    """One snapshot's picture (an RGB PIL image), captioned with its step."""
+    if kind == "images":
+        im = Image.open(io.BytesIO(payload)).convert("RGB")
+    elif kind == "points":
+        im = _points(np.asarray(payload, dtype=np.float32)[:, :2], real)
+    elif kind == "sequences":
+        im = _series(np.asarray(payload, dtype=np.float32))
+    else:
+        raise ValueError(f"no replay frames for {kind!r} snapshots (only {', '.join(KINDS)})")
+    if step is not None:
+        out = Image.new("RGB", (im.width, im.height + 18), "white")
+        out.paste(im, (0, 18))
+        ImageDraw.Draw(out).text((4, 3), f"step {step:,}", fill=(40, 40, 40))
+        im = out
+    return im
+
+
+def gif(frames: Sequence[Image.Image], ms_per_frame: int = 250) -> bytes:
+    """An animated GIF that loops, each frame shown `ms_per_frame` ms, the last one 4x longer."""
+    if not frames:
+        raise ValueError("no frames to animate")
+    w = max(f.width for f in frames)
+    h = max(f.height for f in frames)
+    padded = []
+    for f in frames:  # GIF frames share one size
+        canvas = Image.new("RGB", (w, h), "white")
+        canvas.paste(f, (0, 0))
+        padded.append(canvas.convert("P", palette=Image.ADAPTIVE))
+    durations = [ms_per_frame] * (len(padded) - 1) + [4 * ms_per_frame]
+    buf = io.BytesIO()
+    padded[0].save(
+        buf, format="GIF", save_all=True, append_images=padded[1:], duration=durations, loop=0
+    )
+    return buf.getvalue()
+
+
+def _box(ref: np.ndarray, pad: float = 0.15) -> tuple[float, float, float, float]:
+    lo, hi = ref.min(0), ref.max(0)
+    side = float(max(hi - lo)) or 1.0
+    cx, cy = (lo + hi) / 2
+    half = side * (0.5 + pad)
+    return float(cx - half), float(cx + half), float(cy - half), float(cy + half)
+
+
+def _points(samples: np.ndarray, real: np.ndarray | None) -> Image.Image:
+    x0, x1, y0, y1 = _box(real if real is not None and len(real) else samples)
+    im = Image.new("RGB", (SIZE, SIZE), "white")
+    draw = ImageDraw.Draw(im)
+
+    def px(p: np.ndarray) -> np.ndarray:  # data -> pixel coordinates, y up
+        u = (p[:, 0] - x0) / (x1 - x0) * (SIZE - 1)
+        v = (1 - (p[:, 1] - y0) / (y1 - y0)) * (SIZE - 1)
+        return np.stack([u, v], 1)
+
+    for pts, rgb, r in ((real, REAL_RGB, 1.5), (samples, SAMPLE_RGB, 2.0)):
+        if pts is None or not len(pts):
+            continue
+        for u, v in px(np.asarray(pts, dtype=np.float32)[:, :2]):
+            draw.ellipse((u - r, v - r, u + r, v + r), fill=rgb)
+    return im
+
+
+def _series(samples: np.ndarray) -> Image.Image:
+    """The first channel of up to 6 series, overlaid on one set of axes."""
+    ys = samples[:6, :, 0]  # (n, T)
+    lo, hi = float(ys.min()), float(ys.max())
+    span = (hi - lo) or 1.0
+    im = Image.new("RGB", (SIZE, SIZE // 2), "white")
+    draw = ImageDraw.Draw(im)
+    t = np.linspace(4, SIZE - 5, ys.shape[1])
+    for y in ys:
+        v = 4 + (1 - (y - lo) / span) * (SIZE // 2 - 9)
+        draw.line(list(zip(t.tolist(), v.tolist())), fill=SAMPLE_RGB, width=2)
+    return im

@@ -1,0 +1,33 @@
+"""genlab.replay: the frames and the GIF of a run's replay."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from genlab import replay, viz
+
+
+def test_points_frames_make_a_looping_gif_with_one_frame_per_snapshot():
+    rng = np.random.default_rng(0)
+    real = rng.normal(size=(200, 2)).astype(np.float32)
+    frames = [replay.frame("points", real * s, real, step=s) for s in (1, 2, 3)]
+    im = Image.open(io.BytesIO(replay.gif(frames, ms_per_frame=100)))
+    assert im.format == "GIF" and im.n_frames == 3 and im.info.get("loop") == 0
+    # generated points differ between frames: the frames are not all the same picture
+    a, b = (np.asarray(f.convert("RGB")) for f in frames[:2])
+    assert (a != b).any()
+
+
+def test_image_and_series_frames_and_what_has_no_picture():
+    png = viz.image_grid_png(np.zeros((4, 1, 8, 8), dtype=np.float32))
+    assert replay.frame("images", png, step=5).height == Image.open(io.BytesIO(png)).height + 18
+    series = np.sin(np.linspace(0, 6, 24, dtype=np.float32))[None, :, None].repeat(3, 0)
+    assert replay.frame("sequences", series).size == (replay.SIZE, replay.SIZE // 2)
+    with pytest.raises(ValueError, match="text"):
+        replay.frame("text", ["abc"])
+    with pytest.raises(ValueError, match="no frames"):
+        replay.gif([])
