@@ -161,3 +161,22 @@ for _key, (_label, _better, _help) in _INFO.items():
     )
 metric_info["floor/nll"] = ("bigram baseline NLL", "lower", _FLOOR_ONLY["floor/nll_bigram"][2])
 metric_info.update(_FLOOR_ONLY)
+
+# The sampler's cost, logged with its quality (no real-vs-real floor). Wall-clock figures vary
+# from one call to the next, so they are kept out of comparisons that expect equal values.
+_COST: dict[str, tuple[str, str, str]] = {
+    "eval/ms_per_sample": (
+        "sampling time (ms/sample)",
+        "lower",
+        "Wall-clock milliseconds per sample when the evaluation drew its samples, on this "
+        "run's device.",
+    ),
+    "eval/nfe": (
+        "network evaluations per sample",
+        "lower",
+        "Forward passes of the network the sampler makes per sample (diffusion and flow "
+        "matching: the number of sampling steps).",
+    ),
+}
+metric_info.update(_COST)
+WALL_CLOCK = frozenset({"eval/ms_per_sample"})

@@ -45,12 +45,15 @@ class Evaluator:
         self._failure: str | None = None
         self._seconds: list[float] = []  # how long each evaluation took
         self._thread: threading.Thread | None = None
+        self._closed = False
 
     # ----- the worker's side -------------------------------------------------------------------
     def submit(self, m: Any, step: int, t: float) -> None:
         """Queue an evaluation of `m`'s weights as they are now (copied here, in the worker)."""
         tensors = {k: v.detach().clone() for k, v in m.state_dict().items()}
         with self._cond:
+            if self._closed:
+                return
             self._queue.append((step, t, m.cfg, tensors))
             if self._thread is None:
                 self._thread = threading.Thread(target=self._loop, name="genlab-eval", daemon=True)
@@ -66,6 +69,17 @@ class Evaluator:
         """Until every queued evaluation has reported."""
         with self._cond:
             self._cond.wait_for(lambda: not self._queue and not self._busy)
+
+    def close(self) -> None:
+        """End the thread: what is queued is dropped, the evaluation under way finishes first
+        (so its rows are written before the run reports its end)."""
+        with self._cond:
+            self._queue.clear()
+            self._closed = True
+            self._cond.notify_all()
+            thread = self._thread
+        if thread is not None:
+            thread.join()
 
     def drop_queued(self) -> None:
         """Forget the evaluations not started yet (a stopped run); the one running finishes."""
@@ -92,7 +106,9 @@ class Evaluator:
             torch.set_num_threads(self.threads)  # this thread's count, as the worker's
         while True:
             with self._cond:
-                self._cond.wait_for(lambda: bool(self._queue))
+                self._cond.wait_for(lambda: bool(self._queue) or self._closed)
+                if not self._queue:  # closed
+                    return
                 step, t, cfg, tensors = self._queue.popleft()
                 self._busy = True
             t0 = time.perf_counter()

@@ -516,6 +516,8 @@ class Run:
         finally:
             from genlab.runs.registry import REGISTRY
 
+            if self._evals is not None:  # on every path out, failures included
+                self._evals.close()
             self._tracking.on_end({**self.info(), "dir": str(self.dir.path)})
             self._write_info()  # with where the sinks wrote and what failed
             self._ended.set()

@@ -553,15 +553,16 @@ def start_section(setup: Setup) -> None:
     left, right = st.columns([1, 1], vertical_alignment="bottom")
     with right:
         executor_select()
-    with left:
-        st.text_input(
-            "Run name (optional)",
-            key=RUN_NAME_KEY,
-            max_chars=NAME_MAX,
-            placeholder=what,
-            help="Your name for the run, shown wherever runs are listed; rename it later on "
-            "the Runs page.",
-        )
+    if allowed:  # read-only visitors cannot start runs, so there is nothing to name
+        with left:
+            st.text_input(
+                "Run name (optional)",
+                key=RUN_NAME_KEY,
+                max_chars=NAME_MAX,
+                placeholder=what,
+                help="Your name for the run, shown wherever runs are listed; rename it later "
+                "on the Runs page.",
+            )
     clicked = st.button(
         f"Start training: {what}",
         type="primary",
