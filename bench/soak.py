@@ -36,6 +36,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from appserver import PLOTS_EXPR  # noqa: E402
 from live_overhead import CHROMIUM, CHROMIUM_ARGS, ENDED, free_port, start_server  # noqa: E402
 
 from genlab.runs.history import MetricHistory  # noqa: E402
@@ -82,9 +83,10 @@ def page_points(page) -> int:
     arrays; `data` keeps the typed-array encoding that came over the wire)."""
     try:
         return int(
-            page.evaluate("""() => {
+            page.evaluate(
+                """() => {
             let n = 0;
-            for (const el of document.querySelectorAll('.js-plotly-plot')) {
+            for (const el of ${PLOTS}) {
                 for (const tr of (el._fullData || [])) {
                     if (tr.name && tr.name.startsWith('loss/') && tr.y) {
                         n = Math.max(n, tr.y.length);
@@ -92,7 +94,8 @@ def page_points(page) -> int:
                 }
             }
             return n;
-        }""")
+        }""".replace("${PLOTS}", PLOTS_EXPR)
+            )
         )
     except Exception:  # the page was redrawing: report 0 for this sample, not a crash
         return 0

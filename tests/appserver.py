@@ -26,6 +26,15 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 
+# Every plotly plot on the page as a JS array: the live charts (genlab.ui.livechart) draw in
+# same-origin frames of their own, the other charts in the page itself.
+PLOTS_EXPR = """[...document.querySelectorAll('.js-plotly-plot'),
+    ...[...document.querySelectorAll('iframe[data-testid="stCustomComponentV1"]')].flatMap(f => {
+        try { return [...f.contentDocument.querySelectorAll('.js-plotly-plot')]; }
+        catch (e) { return []; }
+    })]"""
+LIVE_FRAME = 'iframe[data-testid="stCustomComponentV1"]'
+
 
 def free_port() -> int:
     with socket.socket() as s:

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from charts import charts  # tests/charts.py
 from streamlit.testing.v1 import AppTest
 
 from genlab import params, viz
@@ -383,7 +384,7 @@ def test_live_page_running(home, runs_to_stop):
     at = live_page(run.id)
     _assert_live_page(at, "running")
     assert {b.key for b in at.button} >= {"ctl.pause", "ctl.step", "ctl.stop"}
-    assert len(at.get("plotly_chart")) >= 2  # loss curves + the samples scatter
+    assert len(charts(at)) >= 2  # loss curves + the samples scatter
     at.button(key="ctl.pause").click().run()
     assert wait_for(lambda: run.status == "paused", 30)
 
@@ -432,7 +433,7 @@ def test_live_page_done(home, runs_to_stop, metrics_available):
     _assert_live_page(at, "done")
     assert not any(b.key == "ctl.pause" and not b.disabled for b in at.button)
     assert any(b.key == "resume" for b in at.button)  # train further from the checkpoint
-    assert len(at.get("plotly_chart")) >= 2
+    assert len(charts(at)) >= 2
     # every kept snapshot can be shown: the slider lists them and moving it redraws
     slider = at.select_slider(key=f"live.snap.{run.id}")
     kept = [s.step for s in run.snapshots]
@@ -479,7 +480,7 @@ def test_live_page_from_disk_and_resume(home, runs_to_stop, metrics_available):
     at = live_page(run.id)
     _assert_live_page(at, "done")
     assert "read from disk" in texts(at)
-    assert len(at.get("plotly_chart")) >= 2  # curves from metrics.jsonl, samples from samples/
+    assert len(charts(at)) >= 2  # curves from metrics.jsonl, samples from samples/
     at.number_input(key=f"resume.{run.id}").set_value(30)
     at.button(key="resume").click().run()
     assert not at.exception
@@ -542,7 +543,7 @@ def test_replay_of_a_done_run_plays_snapshots_and_exports_a_gif(home, runs_to_st
     assert not at.exception, at.exception
     timeline = at.select_slider(key=f"replay.step.{run.id}")
     assert timeline.value == steps[-1]
-    assert "replay.loss" in [c.key for c in at.get("plotly_chart")]  # the curves, with a cursor
+    assert "replay.loss" in [c.key for c in charts(at)]  # the curves, with a cursor
     at.button(key=f"replay.toggle.{run.id}").click().run()  # Play: from the start, one tick
     assert not at.exception, at.exception
     assert at.select_slider(key=f"replay.step.{run.id}").value == steps[1]

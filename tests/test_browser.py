@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
-from appserver import CHROMIUM, CHROMIUM_ARGS, app_server  # tests/appserver.py
+from appserver import CHROMIUM, CHROMIUM_ARGS, PLOTS_EXPR, app_server  # tests/appserver.py
 
 pytestmark = pytest.mark.browser
 
@@ -62,28 +62,32 @@ def status_text(page) -> str:
 def generated_points(page) -> list[float]:
     """The first coordinates of the 'generated' trace of the samples chart, read from plotly
     (_fullData holds the decoded arrays)."""
-    return page.evaluate("""() => {
-        for (const el of document.querySelectorAll('.js-plotly-plot')) {
+    return page.evaluate(
+        """() => {
+        for (const el of ${PLOTS}) {
             for (const tr of (el._fullData || [])) {
                 if (tr.name === 'generated' && tr.x) return Array.from(tr.x).slice(0, 20);
             }
         }
         return [];
-    }""")
+    }""".replace("${PLOTS}", PLOTS_EXPR)
+    )
 
 
 def curve_dtypes(page) -> set[str]:
     """How the loss curves' y values came over the wire (plotly typed arrays: 'f4' = float32)."""
     return set(
-        page.evaluate("""() => {
+        page.evaluate(
+            """() => {
         const out = [];
-        for (const el of document.querySelectorAll('.js-plotly-plot')) {
+        for (const el of ${PLOTS}) {
             for (const tr of (el.data || [])) {
                 if (tr.name && tr.name.startsWith('loss/')) out.push(tr.y && tr.y.dtype || 'list');
             }
         }
         return out;
-    }""")
+    }""".replace("${PLOTS}", PLOTS_EXPR)
+        )
     )
 
 
@@ -120,7 +124,7 @@ def test_train_start_live_reload_stop(server, page, tmp_path):
     # the loss chart and the samples appear, and the samples change as the model trains
     page.get_by_text("Losses").first.wait_for(timeout=60_000)
     # 2 curves + samples (+ the 2D view inside the model, which may draw first)
-    assert wait_until(lambda: page.locator(".js-plotly-plot").count() >= 3, 60)
+    assert wait_until(lambda: page.evaluate(f"() => {PLOTS_EXPR}.length") >= 3, 60)
     # the loss curves are drawn, and their values travel as float32 arrays (read until a
     # drawn chart is found: a chart caught mid-redraw has no traces)
     seen: list[set[str]] = []
@@ -162,6 +166,12 @@ CHARTS_JS = """() => {
             const img = c.querySelector('img');
             out[key] = img ? (img.naturalWidth > 0 ? 1 : 0) : n;
         });
+    // the live charts (genlab.ui.livechart): the points drawn, written on the frame element
+    document.querySelectorAll('iframe[data-testid="stCustomComponentV1"]').forEach((f, i) => {
+        const box = f.closest('[data-testid="stElementContainer"]');
+        const key = (box && [...box.classList].find(s => s.startsWith('st-key-'))) || 'f' + i;
+        out[key] = Number(f.dataset.points || 0);
+    });
     return out;
 }"""
 

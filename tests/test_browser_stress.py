@@ -96,15 +96,16 @@ class Tab:
         while time.time() - t0 < timeout and self.status() not in wanted:
             self.page.wait_for_timeout(300)
 
-    def click(self, name: str) -> None:
-        # a button's accessible name may start with its icon's ligature ("pause Pause")
-        label = re.compile(rf"(^|\s){re.escape(name)}$")
+    def click(self, name: str, prefix: bool = False) -> None:
+        # a button's accessible name may start with its icon's ligature ("pause Pause"); Start
+        # names what it starts ("Start training: GAN on ...")
+        label = re.compile(rf"(^|\s){re.escape(name)}{'' if prefix else '$'}")
         self.page.get_by_role("button", name=label).first.click()
 
 
 def start(tab: Tab, started: list[str]) -> str:
     tab.page.goto(f"{tab.base}/?{SETUP}")
-    tab.click("Start training")
+    tab.click("Start training", prefix=True)
     tab.page.wait_for_url(
         re.compile(r".*/live\?run=.+"),
     )

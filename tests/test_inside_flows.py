@@ -4,13 +4,13 @@ attention maps) and the live page's views under AppTest for tiny stopped runs.""
 from __future__ import annotations
 
 import io
-import json
 import os
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # see genlab/ui/__init__.py
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
+from charts import charts  # tests/charts.py  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from genlab import inspect_flows, viz_flows  # noqa: E402
@@ -81,7 +81,7 @@ def _stopped(runs_to_stop, method, dataset):
 
 
 def _process_chart(at) -> dict:
-    specs = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    specs = [c.figure for c in charts(at)]
     return next(s for s in specs if s.get("frames"))
 
 

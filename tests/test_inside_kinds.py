@@ -15,6 +15,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # see genlab/ui/__init__.py
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
+from charts import charts  # tests/charts.py  # noqa: E402
 from PIL import Image  # noqa: E402
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
@@ -283,7 +284,7 @@ def test_live_page_rgan_series_view_while_training(home, runs_to_stop):
         at.run()
     assert not at.exception, at.exception
     assert _show_every_view(at, "sequences") == ["Generated vs real"]
-    fig = at.get("plotly_chart")[-1].proto.spec
+    fig = charts(at)[-1].spec
     assert "D on generated" in fig and "real 10" in fig
     # held while the band setting changes: a status change between the page's runs redraws the
     # page (st.rerun), which on a loaded machine could land between setting and reading
@@ -293,7 +294,7 @@ def test_live_page_rgan_series_view_while_training(home, runs_to_stop):
     at.radio(key="inside.band.kind").set_value("mean ± std").run()
     assert not at.exception
     # trace names read from the parsed figure: plotly escapes "±" as \u00b1 unless orjson is there
-    spec = json.loads(at.get("plotly_chart")[-1].proto.spec)
+    spec = json.loads(charts(at)[-1].spec)
     assert "real mean ± std" in {t.get("name") for t in spec["data"]}
 
 

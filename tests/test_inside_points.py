@@ -16,7 +16,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from appserver import CHROMIUM, CHROMIUM_ARGS, app_server  # tests/appserver.py
+from appserver import CHROMIUM, CHROMIUM_ARGS, PLOTS_EXPR, app_server  # tests/appserver.py
+from charts import charts as all_charts  # tests/charts.py
 from streamlit.testing.v1 import AppTest
 from torch import nn
 
@@ -354,13 +355,11 @@ def live_page(run_id: str) -> AppTest:
 
 
 def charts(at: AppTest) -> dict[str, object]:
-    return {c.key: c for c in at.get("plotly_chart") if c.key}
+    return {c.key: c for c in all_charts(at) if c.key}
 
 
 def traces(chart) -> list[str]:
-    import json
-
-    return [t.get("name", "") for t in json.loads(chart.proto.spec)["data"]]
+    return [t.get("name", "") for t in chart.figure["data"]]
 
 
 def test_live_page_gan_canvas_toggles_and_step_buttons(home, runs_to_stop):
@@ -468,20 +467,20 @@ def server(tmp_path):
         yield base
 
 
-PLOTS_JS = """() => Array.from(document.querySelectorAll('.js-plotly-plot')).map(el => ({
+PLOTS_JS = """() => Array.from(${PLOTS}).map(el => ({
     names: (el._fullData || []).map(t => t.name || ''),
     marks: ((el.layout && el.layout.annotations) || []).map(a => a.text || ''),
-}))"""
+}))""".replace("${PLOTS}", PLOTS_EXPR)
 
 
 # scroll chart i (negative: from the end) to the middle of the view, for the screenshots (by
 # script: a locator's element is replaced each time the fragment redraws)
 SCROLL_JS = """(i) => {
-    const els = Array.from(document.querySelectorAll('.js-plotly-plot'))
+    const els = Array.from(${PLOTS})
         .filter(el => el.getBoundingClientRect().height > 0);  // not a redraw's hidden copy
     const el = els[i < 0 ? els.length + i : i];
     if (el) el.scrollIntoView({block: 'center'});
-}"""
+}""".replace("${PLOTS}", PLOTS_EXPR)
 
 
 @pytest.mark.browser

@@ -8,6 +8,7 @@ import time
 
 import pytest
 import ray
+from charts import charts  # tests/charts.py
 
 from genlab.runs import REGISTRY, Run, RunStore
 from genlab.runs.ray_exec import RayRun, ensure_ray
@@ -160,7 +161,7 @@ def test_train_page_executor_select_starts_a_ray_run_shown_live(store):
     assert run.join(120) and run.status == "done"
     at.run()  # the live view of the finished Ray run
     assert not at.exception, [e.value for e in at.exception]
-    assert at.get("plotly_chart")
+    assert charts(at)
 
 
 # ----- GPU placement and options (no GPU here: CUDA is faked, bf16 runs on the CPU) ----------

@@ -17,6 +17,7 @@ from genlab import inspect_flows, inspect_kinds, viz_flows
 from genlab.data import Dataset
 from genlab.inspect_kinds import VIEWS
 from genlab.ui import common, explain, inside_kinds
+from genlab.ui.livechart import live_chart
 
 SLOW_EVERY_S = 5.0  # a view costs a full sampling run: refresh it slower than the curves
 N_REAL = 600
@@ -53,7 +54,7 @@ def _points_body(run: Any, every: float | None) -> None:
         return view, viz_flows.process_figure(view, layers, height, uirevision=f"{run.id}-flow")
 
     view, fig = inside_kinds._cached((*version, "flows", tuple(layers), cls, height), build)
-    st.plotly_chart(fig, key="inside.flows.fig", config={"displaylogo": False})
+    live_chart(fig, key="inside.flows.fig")
     st.caption(
         f"Weights at step {vm.step:,}; the sampler's path in {len(view.levels) - 1} shown steps "
         f"of {view.nfe} network evaluations per sample. Move the slider over the noise level t "
@@ -120,7 +121,7 @@ def view_attention(m, data: Dataset, version: tuple, caps: set[str]) -> None:
     st.caption(f"Reading {text!r}" + ("" if typed else " (generated)") + ":")
     st.html(inspect_kinds.heat_html(heat, 26 if explain.teaching() else 20))
     fig = viz_flows.attention_figure(*att, height=explain.chart_height(140 * att[0].shape[0]))
-    st.plotly_chart(fig, key="inside.att.fig", config={"displaylogo": False})
+    live_chart(fig, key="inside.att.fig")
     st.caption("Row: the character being read; column: the earlier character it looks at.")
 
 

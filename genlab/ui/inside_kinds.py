@@ -17,6 +17,7 @@ from genlab import generate, inspect_kinds, viz
 from genlab.data import Dataset
 from genlab.inspect_kinds import VIEWS
 from genlab.ui import common, explain
+from genlab.ui.livechart import live_chart
 
 SLOW_EVERY_S = 5.0  # the views cost a few forward passes: refresh them slower than the curves
 CACHE_KEY = "genlab.inside.cache"
@@ -247,7 +248,7 @@ def view_band(m, data: Dataset, version: tuple, caps: set[str]) -> None:
         return inspect_kinds.series_figure(view, band.startswith("10"), height, label)
 
     fig = _cached((*version, "band", n, seed, band, height), build)
-    st.plotly_chart(fig, key="inside.band.fig", config={"displaylogo": False})
+    live_chart(fig, key="inside.band.fig")
     if "critic" in caps:
         explain.note("sequences.critic")
 
@@ -262,11 +263,7 @@ def view_recon_series(m, data: Dataset, version: tuple, caps: set[str]) -> None:
             r.cpu().numpy(), x.cpu().numpy(), n_show=4, uirevision="inside-recon", height=height
         )
 
-    st.plotly_chart(
-        _cached((*version, "recon_series", height), build),
-        key="inside.recon.fig",
-        config={"displaylogo": False},
-    )
+    live_chart(_cached((*version, "recon_series", height), build), key="inside.recon.fig")
     st.caption("Grey: validation series; colours: their reconstructions decode(encode(x)).")
 
 

@@ -22,6 +22,7 @@ from genlab.generate import checkpoint_stamp, load_run
 from genlab.methods import Method
 from genlab.runs import Run
 from genlab.ui import common, explain, live
+from genlab.ui.livechart import live_chart
 
 VIEW_EVERY_S = 1.0
 FIRST_VIEW_WAIT_S = 1.0  # a new run hands out its first weights after one step
@@ -154,9 +155,11 @@ def _body(run: Any, every: float | None) -> None:
     figs = cached[1]
     # one canvas: the whole width of the live view's main column, its legend under it
     cols = st.columns([1] if len(figs) == 1 else [1, 1], gap="medium")
-    cols[0].plotly_chart(figs[0], key="inside.plane", config={"displaylogo": False})
+    with cols[0]:
+        live_chart(figs[0], key="inside.plane")
     if len(figs) > 1:
-        cols[1].plotly_chart(figs[1], key="inside.latent", config={"displaylogo": False})
+        with cols[1]:
+            live_chart(figs[1], key="inside.latent")
     where = "data space" if len(figs) == 1 else "data space (left), latent space (right)"
     legend = [LEGEND[k] for k in LEGEND if k in chosen]
     if view.posterior is not None and "manifold" in chosen:

@@ -25,6 +25,7 @@ from genlab.methods import METHODS
 from genlab.runs import ENDED, REGISTRY, Run, RunSnapshot
 from genlab.ui import common, explain, forms, inside, replay
 from genlab.ui.common import DiskRun
+from genlab.ui.livechart import live_chart
 
 STATUS_EVERY_S = 0.5  # status, step, speed, progress: 2 Hz
 CHARTS_EVERY_S = 1.0  # curves and samples (redrawn only when something new arrived)
@@ -471,7 +472,7 @@ _SHARED_MAX = 64
 def shared(key: tuple, build):
     """A figure built once per process for `key` (run id, history version, view settings...), so
     several tabs watching the same run do not each rebuild it. Figures are never mutated after
-    they are built (st.plotly_chart copies them)."""
+    they are built: every viewer reads the same object (livechart caches its JSON by identity)."""
     with _SHARED_LOCK:
         if key in _SHARED:
             _SHARED.move_to_end(key)
@@ -587,7 +588,7 @@ def _curves_body(run: AnyRun, every: float | None) -> None:
         return
     for group, fig in train:
         st.caption(GROUP_TITLES.get(group, group))
-        st.plotly_chart(fig, key=f"curves.{group}", config={"displaylogo": False})
+        live_chart(fig, key=f"curves.{group}")
 
 
 def _curve_figures(run: AnyRun, smoothing: float, log_y: bool) -> list[tuple[str, Any]]:
@@ -625,7 +626,7 @@ def _quality_body(run: AnyRun, every: float | None) -> None:
     _ended_since_page_run(every, run.snapshot().status)
     if "eval" in figs:
         st.caption(GROUP_TITLES["eval"])
-        st.plotly_chart(figs["eval"], key="curves.eval", config={"displaylogo": False})
+        live_chart(figs["eval"], key="curves.eval")
 
 
 # ----- samples ---------------------------------------------------------------------------------
@@ -678,10 +679,10 @@ def _samples_body(run: AnyRun, every: float | None) -> None:
         st.image(snap.payload, caption=f"generated, step {step:,}", width=IMAGE_WIDTH)
     elif kind == "points":
         fig = _cached_sample_figure(run, step, "points")
-        st.plotly_chart(fig, key="samples.points", config={"displaylogo": False})
+        live_chart(fig, key="samples.points")
     elif kind == "sequences":
         fig = _cached_sample_figure(run, step, "sequences")
-        st.plotly_chart(fig, key="samples.series", config={"displaylogo": False})
+        live_chart(fig, key="samples.series")
     elif kind == "text":
         show_text_samples(run, snap.payload, step)
     else:
@@ -728,7 +729,7 @@ def _replay_snapshot(run: AnyRun, step: int) -> None:
         st.image(snap.payload, caption=f"generated, step {step:,}", width=IMAGE_WIDTH)
     elif snap.kind in ("points", "sequences"):
         fig = _cached_sample_figure(run, step, snap.kind)
-        st.plotly_chart(fig, key="replay.samples", config={"displaylogo": False})
+        live_chart(fig, key="replay.samples")
     elif snap.kind == "text":
         show_text_samples(run, snap.payload, step)
 

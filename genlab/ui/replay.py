@@ -18,6 +18,7 @@ import numpy as np
 import streamlit as st
 
 from genlab import replay
+from genlab.ui.livechart import live_chart
 
 SPEEDS = (1, 2, 4, 8)  # snapshots per second
 MAX_FRAMES = 120  # a longer run's GIF takes every k-th snapshot (the last one always)
@@ -100,9 +101,7 @@ def _timeline(run: Any, steps: list[int], play_key: str, views: Views) -> None:
     with right:
         fig = views.loss_figure(run)
         if fig is not None:
-            st.plotly_chart(
-                _with_cursor(fig, step), key="replay.loss", config={"displaylogo": False}
-            )
+            live_chart(_with_cursor(fig, step), key="replay.loss")
 
 
 def _with_cursor(fig, step: int):
