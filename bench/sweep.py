@@ -3,7 +3,6 @@ sweep on Ray Tune (a local Ray instance on this machine), both with the same num
 once. Prints each trial and each sweep's wall time; Ray's start-up is timed apart.
 
     python bench/sweep.py [--steps 1200] [--hidden 64] [--parallel 2]
-    python bench/sweep.py --gpu-options 200   # bf16 and torch.compile timed on this CPU
 
 Last line: `sweep: local=..s ray=..s` (ray: the sweep itself, after `ray.init`).
 """
@@ -51,54 +50,12 @@ def run_sweep(executor: str, home: Path, args: argparse.Namespace) -> tuple[floa
     return time.perf_counter() - t0, results
 
 
-def gpu_options(steps: int) -> None:
-    """The training options meant for GPUs (precision=bf16, compile=on) timed on this machine's
-    CPU: ms per step after a warm-up, and the first step (where torch.compile compiles)."""
-    from genlab.data import load_dataset
-    from genlab.runs.build import build_method, train_config
-
-    for method, dataset in (("gan", "ring8"), ("gan", "mnist")):
-        data = load_dataset(dataset)
-        for precision in ("fp32", "bf16"):
-            for comp in ("off", "on"):
-                train = train_config(
-                    method, {"precision": precision, "compile": comp, "device": "cpu", "seed": 0}
-                )
-                m = build_method(method, {}, train, data.spec)
-                g = torch.Generator().manual_seed(0)
-                times = []
-                for _ in range(steps + 10):
-                    x, y = data.batch(train.batch_size, g)
-                    t0 = time.perf_counter()
-                    with torch.autocast("cpu", torch.bfloat16, enabled=precision == "bf16"):
-                        out = m.train_step(x, y)
-                    float(out["loss/d"])  # wait for the step
-                    times.append(time.perf_counter() - t0)
-                ms = 1000 * sorted(times[10:])[len(times[10:]) // 2]
-                print(
-                    f"  {method} on {dataset:<6} precision={precision} compile={comp:<3} "
-                    f"{ms:7.2f} ms/step (median)  first step {times[0]:6.2f}s"
-                )
-
-
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--steps", type=int, default=1200)
     ap.add_argument("--hidden", type=int, default=64)
     ap.add_argument("--parallel", type=int, default=2)
-    ap.add_argument(
-        "--gpu-options",
-        type=int,
-        metavar="STEPS",
-        default=0,
-        help="instead: time precision=bf16 and compile=on on the CPU over STEPS",
-    )
     args = ap.parse_args()
-    if args.gpu_options:
-        torch.set_num_threads(1)
-        print(f"torch {torch.__version__}, CPU, 1 thread, batch = each method's default")
-        gpu_options(args.gpu_options)
-        return
     torch.set_num_threads(1)  # as each Ray worker does (OMP_NUM_THREADS=1 for a 1-CPU actor)
     print(
         f"torch {torch.__version__}, {os.cpu_count()} cpus, 8 trials, {args.parallel} at once, "
