@@ -1,7 +1,7 @@
 """`python -m genlab ...`: the same runs as the app, without a browser.
 
     python -m genlab list [--json]
-    python -m genlab train METHOD DATASET [--steps N] [--seed S] [--set key=value ...]
+    python -m genlab train METHOD DATASET [--steps N|auto] [--seed S] [--set key=value ...]
                            [--data-file PATH] [--runs-dir DIR] [--json]
     python -m genlab sample RUN_DIR [--n N] [--seed S] [--out FILE]
     python -m genlab resume RUN_DIR [--steps N] [--lr-scale F] [--json]
@@ -309,7 +309,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("train", help="train a method on a dataset in the foreground")
     p.add_argument("method")
     p.add_argument("dataset")
-    p.add_argument("--steps", type=int)
+    p.add_argument(
+        "--steps",
+        help="N: train exactly N steps; auto (the default): stop when the held-out measure "
+        "stops improving, at time_budget or at the method's step cap (--set steps=N "
+        "--set stop=auto sets the cap)",
+    )
     p.add_argument("--seed", type=int)
     p.add_argument(
         "--set",

@@ -19,6 +19,7 @@ __all__ = [
     "TrainConfig",
     "build",
     "describe",
+    "expand_steps",
     "param",
     "parse_value",
     "split_overrides",
@@ -197,6 +198,24 @@ def parse_value(p: Param, text: str) -> Any:
     return text
 
 
+AUTO = "auto"
+
+
+def expand_steps(values: dict[str, Any]) -> dict[str, Any]:
+    """`steps=auto` means stop=auto (with the default cap); a number of steps given without a
+    `stop` means exactly that many (as before stop=auto existed). Works on parsed values and on
+    the strings of links and the CLI."""
+    out = dict(values)
+    if "steps" not in out:
+        return out
+    if isinstance(out["steps"], str) and out["steps"].strip().lower() == AUTO:
+        del out["steps"]
+        out.setdefault("stop", AUTO)
+    else:
+        out.setdefault("stop", "steps")
+    return out
+
+
 def split_overrides(
     pairs: dict[str, str], *classes: type
 ) -> tuple[list[dict[str, Any]], list[str]]:
@@ -204,6 +223,8 @@ def split_overrides(
 
     Returns one dict of parsed values per class, and the keys that no class declares.
     """
+    if TrainConfig in classes:
+        pairs = expand_steps(pairs)
     out: list[dict[str, Any]] = [{} for _ in classes]
     unknown = []
     problems = []
@@ -242,7 +263,20 @@ class TrainConfig:
         label="Training steps",
         low=1,
         high=1_000_000,
-        help="Optimiser steps to train.",
+        help="Optimiser steps to train (stop=steps), or the most it may train (stop=auto). "
+        "In links and on the CLI, steps=auto means stop=auto with the default cap and a "
+        "number means stop=steps.",
+        group="Run",
+    )
+    stop: str = param(
+        "auto",
+        label="When to stop",
+        choices=("auto", "steps"),
+        help="auto = when the held-out quality measure of the data's kind (points: eval/mmd, "
+        "images: eval/fd, sequences: eval/disc, text: eval/nll) has not improved for "
+        "`patience` evaluations (with the step schedule: after its learning-rate drops), "
+        "at `time_budget` or at `steps`, whichever comes first; the best evaluated weights "
+        "are the ones kept. steps = exactly `steps` steps.",
         group="Run",
     )
     batch_size: int = param(
@@ -270,6 +304,25 @@ class TrainConfig:
         choices=("constant", "cosine", "step"),
         help="Learning-rate schedule over the run: cosine decays to 5% of "
         "the set rate; step divides it by 5 at 60% and by 20 at 80%.",
+        group="Run",
+        advanced=True,
+    )
+    patience: int = param(
+        3,
+        label="Patience (evaluations)",
+        low=1,
+        high=1000,
+        help="stop=auto: evaluations without a gain of 2% on the measure before the run "
+        "stops (or, with the step schedule, before the learning rate drops).",
+        group="Run",
+        advanced=True,
+    )
+    time_budget: float = param(
+        300.0,
+        label="Time budget (s)",
+        low=0.0,
+        high=1e7,
+        help="stop=auto: training seconds after which the run stops (0 = no limit).",
         group="Run",
         advanced=True,
     )

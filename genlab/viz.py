@@ -504,7 +504,9 @@ def metric_labels(keys) -> dict[str, str]:
     }
 
 
-HIDDEN_CURVES = ("time/eval_s",)  # in the history and metrics.jsonl, not worth a chart
+# in the history and metrics.jsonl, not worth a chart (stop/best_step: stop=auto names the step
+# whose evaluation its last row repeats, genlab.runs.stopping)
+HIDDEN_CURVES = ("time/eval_s", "stop/best_step")
 
 
 def run_curve_figures(

@@ -283,7 +283,13 @@ def test_cgan_checkpoint_from_before_the_aux_head_resumes():
 def test_gans_train_10000_steps_on_images_and_use_a_2d_latent_and_drs_on_points():
     from genlab.methods.cgan import CGAN
     from genlab.methods.gan import GAN
+    from genlab.runs.build import data_defaults
 
     for cls in (GAN, CGAN):
         assert cls.defaults_for(load_dataset("digits").spec) == {"steps": 10000}
-        assert cls.defaults_for(load_dataset("ring8").spec) == {"latent_dim": 2, "sampler": "drs"}
+        # the step cap follows the clusters measured on the data (8 on ring8, more on grid25)
+        assert data_defaults(cls.name, load_dataset("ring8").spec) == (
+            {"latent_dim": 2, "sampler": "drs"},
+            {"steps": 5000},
+        )
+        assert data_defaults(cls.name, load_dataset("grid25").spec)[1] == {"steps": 20000}

@@ -77,7 +77,7 @@ def test_split_overrides_routes_by_declaration():
     found, unknown = params.split_overrides(
         {"lr_g": "0.001", "steps": "10", "zzz": "1"}, gan, TrainConfig
     )
-    assert found == [{"lr_g": 0.001}, {"steps": 10}]
+    assert found == [{"lr_g": 0.001}, {"steps": 10, "stop": "steps"}]  # a number: exactly 10
     assert unknown == ["zzz"]
 
 

@@ -14,6 +14,7 @@ from typing import Any
 import torch
 
 from genlab import params
+from genlab.data.facts import count_clusters
 
 KINDS = ("points", "images", "sequences", "text")
 VAL_SEED = 1234  # the validation split is fixed for every dataset, whatever the run's seed
@@ -35,6 +36,7 @@ class DataSpec:
     modes: tuple[tuple[float, float], ...] = ()  # 2D mixtures: mode centres, for the metrics
     mode_std: float = 0.0
     near_binary: bool = False  # images: >= 85% of pixels within 0.1 of 0 or 1 (Bernoulli data)
+    clusters: int = 0  # 2D points: Gaussian components BIC picks (data/facts.py); 0 = unknown
     description: str = ""
 
     def to_dict(self) -> dict[str, Any]:
@@ -171,6 +173,8 @@ def make_dataset(
     if kind == "images" and "near_binary" not in spec_kw:
         near = ((x_train < NEAR) | (x_train > 1 - NEAR)).float().mean()
         spec_kw["near_binary"] = bool(near >= NEAR_BINARY_SHARE)
+    if kind == "points" and x_train.shape[1:] == (2,) and "clusters" not in spec_kw:
+        spec_kw["clusters"] = count_clusters(x_train)
     spec = DataSpec(
         name=name,
         kind=kind,

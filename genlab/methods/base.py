@@ -20,6 +20,20 @@ from genlab.params import TrainConfig, describe
 METHODS: dict[str, type[Method]] = {}
 
 
+@dataclasses.dataclass(frozen=True)
+class Because:
+    """A data-aware default with the reason the Train page shows for it (see `because`)."""
+
+    value: Any
+    why: str
+
+
+def because(value: Any, why: str) -> Any:
+    """A value for `Method.defaults_for` that says why it was chosen ("about 12 clusters: up to
+    20,000 steps"); `genlab.runs.build.default_choices` collects the reasons."""
+    return Because(value, why)
+
+
 def register(cls: type[Method]) -> type[Method]:
     """Class decorator: make a method available by its `name`."""
     METHODS[cls.name] = cls
@@ -73,7 +87,10 @@ class Method(nn.Module):
         """Defaults that suit this data better than the declared ones, keyed by a name of this
         method's Config or of TrainConfig (e.g. a 2-d latent for 2D points). They apply only where
         the user set no value (the app's widgets, the CLI, `Run`); a saved run's config lists
-        every value, so it stays authoritative."""
+        every value, so it stays authoritative. Wrap a value in `because(value, why)` to say
+        why (the Train page lists the reasons before Start). Only what any dataset of the kind
+        has may be read (size, shape, measured facts such as `spec.clusters`), never its name or
+        facts that only built-in data carries (`spec.modes`)."""
         return {}
 
     @classmethod

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from typing import Any
 
@@ -10,6 +11,8 @@ import torch
 from genlab import params
 from genlab.data.base import DataSpec
 from genlab.methods import Method, method_class
+from genlab.methods.base import Because
+from genlab.runs.stopping import STOP_MEASURES
 
 _INIT_LOCK = threading.Lock()  # weight init uses torch's global RNG: one build at a time
 
@@ -46,30 +49,73 @@ def least_busy_cuda() -> torch.device:
     return torch.device("cuda", best)
 
 
+def _suggested(method: str, spec: DataSpec | None) -> dict[str, Any]:
+    """`Method.defaults_for(spec)` as it was written: values, some wrapped in `because`."""
+    return method_class(method).defaults_for(spec) if spec is not None else {}
+
+
 def data_defaults(method: str, spec: DataSpec | None) -> tuple[dict[str, Any], dict[str, Any]]:
     """(method values, training values) that `method` suggests for the data of `spec`
     (`Method.defaults_for`), split by the config that declares each key."""
     if spec is None:
         return {}, {}
-    cls = method_class(method)
-    own = {p.name for p in params.describe(cls.Config)}
-    sugg = cls.defaults_for(spec)
+    own = {p.name for p in params.describe(method_class(method).Config)}
+    raw = _suggested(method, spec)
+    sugg = {k: v.value if isinstance(v, Because) else v for k, v in raw.items()}
     return (
         {k: v for k, v in sugg.items() if k in own},
         {k: v for k, v in sugg.items() if k not in own},
     )
 
 
+# stop=auto without an explicit eval_every: about this many evaluations over the step cap, so
+# that `patience` evaluations are a small part of it (within these bounds, in steps)
+AUTO_EVALS, AUTO_EVAL_MIN, AUTO_EVAL_MAX = 20, 100, 1000
+
+
+def auto_eval_every(steps: int) -> int:
+    """Steps between evaluations for stop=auto: steps / 20 rounded to a multiple of 50, within
+    100..1,000 (ring8's 5,000-step cap: 250; a text list's 600: 100; 20,000: 1,000)."""
+    each = int(round(steps / AUTO_EVALS / 50.0)) * 50
+    return max(AUTO_EVAL_MIN, min(AUTO_EVAL_MAX, each))
+
+
 def train_config(
     method: str, values: dict[str, Any] | None = None, spec: DataSpec | None = None
 ) -> params.TrainConfig:
     """The shared training config: the method's own defaults, then those it suggests for the
-    data of `spec` (when given), then `values`."""
+    data of `spec` (when given), then `values` (`steps=auto` and a bare number of steps as
+    `params.expand_steps` reads them). With stop=auto and no eval_every given, the evaluations
+    follow the step cap (`auto_eval_every`)."""
     cls = method_class(method)
-    base = params.build(
-        params.TrainConfig, {**cls.train_defaults, **data_defaults(method, spec)[1]}
-    )
-    return params.build(params.TrainConfig, values or {}, base=base)
+    values = params.expand_steps(values or {})
+    suggested = {**cls.train_defaults, **data_defaults(method, spec)[1]}
+    base = params.build(params.TrainConfig, suggested)
+    cfg = params.build(params.TrainConfig, values, base=base)
+    if cfg.stop == params.AUTO and "eval_every" not in values and "eval_every" not in suggested:
+        cfg = dataclasses.replace(cfg, eval_every=auto_eval_every(cfg.steps))
+    return cfg
+
+
+def default_choices(method: str, spec: DataSpec | None) -> list[tuple[str, Any, str]]:
+    """(key, value, why) of every default chosen for this data with a reason, then how a default
+    run stops: what the Train page shows before Start."""
+    out = [
+        (k, v.value, v.why) for k, v in _suggested(method, spec).items() if isinstance(v, Because)
+    ]
+    if spec is not None:
+        cfg = train_config(method, spec=spec)
+        measure = (STOP_MEASURES.get(spec.kind) or ("its quality measure",))[0]
+        out.append(
+            (
+                "stop",
+                cfg.stop,
+                f"stops when {measure} has not improved for {cfg.patience} evaluations "
+                f"(one every {cfg.eval_every:,} steps), after {cfg.time_budget:g} s or at "
+                f"{cfg.steps:,} steps",
+            )
+        )
+    return out
 
 
 def method_config(

@@ -36,9 +36,11 @@ class Evaluator:
         device: torch.device,
         report: Report,
         threads: int = 1,
+        stopper: Any = None,
     ):
         self.method, self.train, self.data, self.device = method, train, data, device
         self.report, self.threads = report, threads
+        self.stopper = stopper  # genlab.runs.stopping.Stopper of a stop=auto run, else None
         self._cond = threading.Condition()
         self._queue: deque[tuple[int, float, Any, dict[str, torch.Tensor]]] = deque()
         self._busy = False
@@ -132,6 +134,8 @@ class Evaluator:
                 )
             if values:
                 self.report(step, t, values, seconds)
+                if self.stopper is not None and failure is None:
+                    self.stopper.update(step, values, tensors)  # before the evaluation counts
             with self._cond:
                 self._seconds.append(seconds)
                 self._busy = False

@@ -30,6 +30,7 @@ from genlab.runs.build import build_method, method_config, resolve_device, train
 from genlab.runs.evaluator import Evaluator
 from genlab.runs.history import MetricHistory
 from genlab.runs.samples import take_samples
+from genlab.runs.stopping import BEST_STEP, Stopper
 from genlab.runs.store import RunDir, RunStore, clean_name, read_json
 from genlab.runs.tracking import NULL, Tracking, open_tracking
 
@@ -64,6 +65,7 @@ class RunSnapshot:
     error: str | None
     live_changes: list[dict[str, Any]] = field(default_factory=list)
     device: str = "cpu"
+    stop: dict[str, Any] | None = None  # stop=auto: Run.stop_state()
 
 
 @dataclass(frozen=True)
@@ -177,6 +179,8 @@ class Run:
         self.method: Method | None = None
         self.created = time.time()
         self._tracking: Tracking = NULL  # the run's sinks (TensorBoard, MLflow, model card)
+        self._stopper: Stopper | None = None  # stop=auto (see _train)
+        self.stop_info: dict[str, Any] | None = None  # once a stop=auto run has ended
 
         if _resume is None:
             for _ in range(100):  # a generated id may repeat within one second: draw another
@@ -240,8 +244,9 @@ class Run:
             raise ValueError(f"run {info['id']} has no checkpoint to resume from")
         store = store or RunStore(d.path.parent)
         train_values = dict(info["train_config"])
-        if steps is not None:
+        if steps is not None:  # a number of steps: exactly that many (as `params.expand_steps`)
             train_values["steps"] = steps
+            train_values["stop"] = "steps"
         values = dict(info["method_config"])
         if method_overrides:
             live = {p.name for p in params.describe(method_class(info["method"]).Config) if p.live}
@@ -302,7 +307,16 @@ class Run:
             "sweep": self.sweep,
             "tracking": self._tracking.status(),
             "name": self.name,
+            "stop": self.stop_state(),
         }
+
+    def stop_state(self) -> dict[str, Any] | None:
+        """stop=auto: the measure, its best value and step, the plateau drops and (once ended)
+        why the run stopped and whose weights it kept; None for stop=steps."""
+        if self.stop_info is not None:
+            return dict(self.stop_info)
+        stopper = self._stopper
+        return stopper.state() if stopper is not None else None
 
     def _write_info(self) -> None:
         self.dir.write_info(self.info())
@@ -454,6 +468,7 @@ class Run:
                 error=self._error,
                 live_changes=list(self.live_changes),
                 device=str(self.device),
+                stop=self.stop_state(),
             )
 
     def _eval_eta(self) -> float:
@@ -573,17 +588,25 @@ class Run:
         counts: dict[str, int] = {}
         count, t_last, step_last = 0, time.perf_counter(), start
         pending_rows: list[dict[str, Any]] = []
+        stopper = self._stopper = self._new_stopper()
         evals = self._evals = Evaluator(
-            self.method_name, tr, data, self.device, self._log_eval, cpu_threads()
+            self.method_name, tr, data, self.device, self._log_eval, cpu_threads(), stopper
         )
         step = start
         lr_factor: float | None = None  # the schedule's factor last pushed into the optimisers
+        auto_end: str | None = None  # why a stop=auto run ended before its cap
         while step < tr.steps:
             if not self._wait_if_paused():
                 break
+            if stopper is not None:
+                auto_end = stopper.reason() or self._over_budget()
+                if auto_end:
+                    break
             self._apply_live(m, step)
             if tr.lr_schedule != "constant":
                 factor = params.lr_factor(tr.lr_schedule, step, tr.steps)
+                if stopper is not None:  # a plateau drops the step schedule early
+                    factor = min(factor, stopper.lr_factor())
                 if factor != lr_factor:  # "step" changes it twice a run: skip the other steps
                     m.schedule_lr(factor)
                     lr_factor = factor
@@ -646,18 +669,60 @@ class Run:
             if (tr.checkpoint_every and step % tr.checkpoint_every == 0) or last:
                 self._checkpoint(m)
         self._flush(pending_rows)
-        self._publish_view(m)
-        if step < tr.steps:
+        if auto_end:
+            evals.drop_queued()
+            if stopper.best() is None:  # nothing evaluated yet (a short time budget)
+                evals.submit(m, step, round(self.elapsed_s(), 3))
+        elif step < tr.steps:
             evals.drop_queued()  # stopped: the evaluation under way still logs its rows
         evals.wait()  # the final evaluation's rows are in before the run reports its end
         if evals.failure():
             self._fail(evals.failure())
             return
-        if step < tr.steps:
+        if stopper is not None and (auto_end or step == tr.steps):
+            self._keep_best(m, step, auto_end or f"step cap reached ({tr.steps:,} steps)")
+        self._publish_view(m)
+        if auto_end:
+            self._checkpoint(m)
+            self._set_status("done")
+        elif step < tr.steps:
             self._checkpoint(m)
             self._set_status("stopped")
         else:
             self._set_status("done")
+
+    # ----- stop=auto ---------------------------------------------------------------------------
+    def _new_stopper(self) -> Stopper | None:
+        """The stop=auto state, replayed from the metrics of earlier sessions (a resume)."""
+        if self.train.stop != params.AUTO:
+            return None
+        stopper = Stopper(self.data.spec.kind, self.train.patience, self.train.lr_schedule)
+        stopper.replay(self.dir.read_metrics(self._step))
+        return stopper
+
+    def _over_budget(self) -> str | None:
+        budget = self.train.time_budget
+        if budget and self.elapsed_s() >= budget:
+            return f"time budget reached ({budget:g} s)"
+        return None
+
+    def _keep_best(self, m: Method, step: int, reason: str) -> None:
+        """End of a stop=auto run: the weights of the best evaluation replace the last ones (when
+        this session evaluated them; a resumed run keeps its last weights if the best was from
+        before), the kept evaluation is repeated at this step and the samples redrawn."""
+        best = self._stopper.best()
+        kept = None
+        if best is not None and best.tensors is not None and best.step != step:
+            m.load_state_dict(best.tensors, strict=True)
+            kept = best.step
+            t = round(self.elapsed_s(), 3)
+            values = {k: v for k, v in best.values.items() if k.startswith(("eval/", "floor/"))}
+            values[BEST_STEP] = best.step
+            self.history.append(step, t, values)
+            self._flush([{"step": step, "t": t, **values}])
+            self._snapshot_samples(m, step)
+        state = self._stopper.state()
+        self.stop_info = {**state, "reason": reason, "kept_step": kept or step}
 
     def _publish_view(self, m: Method) -> None:
         """Copy the weights for readers (between steps, in the worker: never a torn state)."""
@@ -692,6 +757,8 @@ class Run:
         self.dir.save_sample(step, kind, payload)
         self._tracking.on_snapshot(step, kind, payload)
         with self._lock:
+            if self.snapshots and self.snapshots[-1].step == step:  # redrawn (stop=auto's best)
+                self.snapshots.pop()
             self.snapshots.append(SampleSnapshot(step, kind, payload))
 
     def _log_eval(self, step: int, t: float, values: dict[str, float], seconds: float) -> None:

@@ -131,6 +131,9 @@ class RunDir:
         if cls is not None and cls.legacy_values and isinstance(info["method_config"], dict):
             # a run saved before these keys existed trained with these values
             info["method_config"] = {**cls.legacy_values, **info["method_config"]}
+        if isinstance(info["train_config"], dict) and "stop" not in info["train_config"]:
+            # saved before stop=auto existed: it trained exactly its steps
+            info["train_config"] = {**info["train_config"], "stop": "steps"}
         return info
 
     def write_info(self, info: dict[str, Any]) -> None:

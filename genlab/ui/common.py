@@ -256,6 +256,7 @@ class DiskRun:
             error=i.get("error"),
             live_changes=i.get("live_changes", []),
             device=i.get("device", "cpu"),
+            stop=i.get("stop"),
         )
 
     def real_data(self) -> Dataset | None:

@@ -24,7 +24,7 @@ from genlab.data import DATASETS, Dataset
 from genlab.data.base import DataSpec
 from genlab.methods import METHODS
 from genlab.runs import Run
-from genlab.runs.build import method_config, train_config
+from genlab.runs.build import default_choices, method_config, train_config
 from genlab.runs.store import NAME_MAX, clean_name
 from genlab.ui import common, explain, own_data
 
@@ -213,6 +213,9 @@ def apply_query_params(qp: dict[str, str]) -> list[str]:
             own_data.apply_link(qp[own_data.LINK_QUERY])
         except ValueError as e:
             warnings.append(f"{e}: ignored")
+    # steps=auto is stop=auto; a number of steps without a stop is exactly that many (the CLI's
+    # reading, params.expand_steps)
+    qp = params.expand_steps(qp) if "steps" in known else dict(qp)
     for name, text in qp.items():
         if name in RESERVED:
             continue
@@ -265,6 +268,8 @@ def setup_query(setup: Setup) -> dict[str, str]:
             default = defaults[p.name] if defaults else p.default
             if values[p.name] != default:
                 qp[p.name] = format_value(values[p.name])
+    if "steps" in qp and "stop" not in qp and "stop" in setup.train_values:
+        qp["stop"] = format_value(setup.train_values["stop"])  # a bare number means stop=steps
     return qp
 
 
@@ -496,9 +501,25 @@ def hyperparameter_section(
         (p, train_scope(method), base_train[p.name]) for p in params.describe(params.TrainConfig)
     ]
     _follow_defaults(entries)
+    chosen_for_data(method, spec)
     groups = tuple({p.group for p, _, _ in entries if not p.advanced})
     out = grouped_widgets(entries, expanded=groups)  # every group open but "Advanced"
     return out.get(method_scope(method), {}), out.get(train_scope(method), {})
+
+
+def chosen_for_data(method: str, spec: DataSpec | None) -> None:
+    """What the defaults chose for this data and why (Method.defaults_for, stop=auto), before
+    the widgets that override each choice."""
+    choices = default_choices(method, spec)
+    if not choices:
+        return
+    lines = [f"- `{k}={format_value(v)}`: {why}" for k, v, why in choices]
+    st.markdown(
+        "**Chosen for this data** (change any below)\n" + "\n".join(lines),
+        help="Data-aware defaults read only what any dataset of this kind has: its size, shape "
+        "and what is measured on it when it loads (for 2D points, the clusters a Gaussian "
+        "mixture fit with BIC finds), never its name.",
+    )
 
 
 EXECUTOR_KEY = "genlab.executor"

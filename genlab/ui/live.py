@@ -168,10 +168,31 @@ def _status_body(run: AnyRun, every: float | None, page_status: str) -> None:
     )
     frac = min(1.0, snap.step / snap.steps) if snap.steps else 0.0
     st.progress(frac)  # its ETA is in the metric beside the step: one line less on screen
+    if snap.stop:
+        st.caption(stop_line(snap.stop))
     if snap.error:
         lines = common.public_text(snap.error).strip().splitlines()
         more = "\n\n(…)" if len(lines) > ERROR_LINES else ""
         st.error("Run failed: " + "\n".join(lines[:ERROR_LINES]) + more, icon=":material/error:")
+
+
+def stop_line(stop: dict) -> str:
+    """stop=auto in one line: why it stopped and what it kept, or where it stands."""
+    key, best, at = stop.get("measure"), stop.get("best"), stop.get("best_step")
+    best_text = f"best {key} {best:.4g} at step {at:,}" if key and best is not None else ""
+    drops = "".join(
+        f" · lr ×{d['factor']:g} at step {d['step']:,} (plateau)" for d in stop.get("drops", [])
+    )
+    if stop.get("reason"):
+        kept = stop.get("kept_step")
+        kept_text = f"; kept the weights of step {kept:,}" if kept is not None else ""
+        return f"Stopped: {stop['reason']}{kept_text}" + (f" ({best_text})" if best_text else "")
+    if not key:
+        return "Auto stop: waiting for the first evaluation"
+    return (
+        f"Auto stop on {key}: {best_text}, {stop.get('since', 0)} of "
+        f"{stop.get('patience', 0)} evaluations without gain{drops}"
+    )
 
 
 def _control(act, what: str) -> None:
