@@ -140,9 +140,9 @@ def head(run: Run, seconds: float) -> str:
 
 
 # ----- suites -----
-def suite_mixtures(methods, sets: int, tmp: Path, store: RunStore) -> list[str]:
+def suite_mixtures(methods, seeds: list[int], tmp: Path, store: RunStore) -> list[str]:
     misses = []
-    for seed in range(sets):
+    for seed in seeds:
         x, c, sd, w = mixture(seed)
         path = write_csv(x, tmp / f"mix{seed}.csv")
         for method in methods:
@@ -265,6 +265,7 @@ def main() -> int:
     ap.add_argument("--suite", default="mixtures,shapes,images,text")
     ap.add_argument("--methods", default="", help="comma list; default: every method that fits")
     ap.add_argument("--sets", type=int, default=8, help="mixtures: how many (seeds 0..N-1)")
+    ap.add_argument("--seeds", default="", help="mixtures: these seeds instead (e.g. 2,3,4)")
     args = ap.parse_args()
     os.environ.setdefault("GENLAB_CPU_THREADS", "1")
     torch.set_num_threads(1)
@@ -282,7 +283,8 @@ def main() -> int:
             methods = [m for m in (chosen or by_kind[kind]) if m in by_kind[kind]]
             if suite == "mixtures":
                 methods = [m for m in methods if m in POINT_METHODS] if not chosen else methods
-                misses += suite_mixtures(methods, args.sets, tmp, store)
+                seeds = [int(s) for s in args.seeds.split(",")] if args.seeds else range(args.sets)
+                misses += suite_mixtures(methods, list(seeds), tmp, store)
             elif suite == "shapes":
                 misses += suite_shapes(methods, tmp, store)
             elif suite == "images":

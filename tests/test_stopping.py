@@ -147,6 +147,13 @@ def test_the_train_page_reasons_name_the_measured_facts():
     assert choices["stop"][0] == "auto" and "eval/mmd" in choices["stop"][1]
 
 
+def test_denoisers_budget_follows_the_clusters_found():
+    many, few = load_dataset("grid25").spec, load_dataset("ring8").spec
+    for method in ("ddpm", "flow"):
+        assert train_config(method, spec=many).steps == 20000
+        assert train_config(method, spec=few).steps == 8000
+
+
 # ----- runs --------------------------------------------------------------------------------------
 def test_auto_stops_a_converged_run_well_before_its_cap_and_keeps_its_best_weights(store, tmp_path):
     r = Run(
@@ -182,6 +189,27 @@ def test_auto_stops_a_converged_run_well_before_its_cap_and_keeps_its_best_weigh
     m = build_method("flow", r.cfg, r.train, r.data.spec)
     m.restore(tensors, meta)
     assert evaluate(m.eval(), r.data)["eval/mmd"] == pytest.approx(stop["best"], abs=1e-6)
+
+
+def test_auto_checks_sample_coarser_and_the_kept_weights_are_scored_with_the_full_sampler(store):
+    """ddpm's 1,000 ancestral steps cost ~1,800 training steps an evaluation: a stop=auto run's
+    checks sample 100 of them; its last row scores the kept weights with all 1,000."""
+    r = Run(
+        "ddpm", "ring8", train_values={"steps": 300, "stop": "auto", "eval_every": 100}, store=store
+    ).start()
+    assert r.join(300)
+    rows = [x for x in r.dir.read_metrics() if "eval/nfe" in x]
+    checks, final = rows[:-1], rows[-1]
+    assert [x["step"] for x in checks] == [100, 200, 300]
+    assert {x["eval/nfe"] for x in checks} == {100}
+    assert final["eval/nfe"] == 1000 and final[BEST_STEP] == r.stop_state()["kept_step"]
+    from genlab.metrics import evaluate
+    from genlab.runs.build import build_method
+
+    tensors, meta = r.dir.load_checkpoint()
+    m = build_method("ddpm", r.cfg, r.train, r.data.spec)
+    m.restore(tensors, meta)
+    assert evaluate(m.eval(), r.data)["eval/mmd"] == pytest.approx(final["eval/mmd"], abs=1e-6)
 
 
 def test_auto_keeps_training_a_run_that_still_improves(store):

@@ -169,10 +169,16 @@ class Method(nn.Module):
     # ----- looking inside (diffusion and flow models; None = not such a model) ----------------
     # Their common time axis, whatever the method's own convention: the noise level t in [0, 1],
     # 0 = the data, 1 = pure noise (a diffusion's t / T; a rectified flow's 1 - t).
-    def network_evaluations(self) -> int | None:
+    def network_evaluations(self, steps: int | None = None) -> int | None:
         """Network evaluations one `sample` call spends per item with the current sampling
-        settings (a one-shot generator: None)."""
+        settings, or with `steps` sampling steps (a one-shot generator: None)."""
         return None
+
+    def checking_opts(self) -> dict[str, Any]:
+        """`sample` options for the evaluations that decide when a stop=auto run ends (every
+        evaluation but its final one): a cheaper sampler where one costs many training steps.
+        The weights a run keeps are evaluated again with the full sampler. Default: none."""
+        return {}
 
     def trajectory(
         self, n: int, y: torch.Tensor | None = None, generator: torch.Generator | None = None

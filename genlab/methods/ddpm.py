@@ -136,8 +136,8 @@ class DDPM(Denoiser):
         S = min(steps or self.cfg.sample_steps, T)
         return torch.linspace(T, 1, S).round().long().unique().flip(0)
 
-    def network_evaluations(self) -> int:
-        return len(self.steps_used()) * self.guided_evals()
+    def network_evaluations(self, steps: int | None = None) -> int:
+        return len(self.steps_used(steps)) * self.guided_evals()
 
     def integrate(self, x, y, generator, record=None, steps=None):
         eta = 1.0 if self.cfg.sampler == "ancestral" else 0.0

@@ -27,12 +27,14 @@ from torch import nn
 
 from genlab.data.base import DataSpec
 from genlab.methods import knobs
-from genlab.methods.base import Method
+from genlab.methods.base import Method, because
 from genlab.methods.nets import TimeMLP, UNet, update_ema
 from genlab.params import TrainConfig, param
 
 TIME_BINS = 4  # loss/t0-0.25, loss/t0.25-0.5, ... (noise level quarters)
 PREVIEW_STEPS = 100  # sampling steps of a live preview at most
+CHECK_STEPS = 100  # sampling steps of the evaluations that decide a stop=auto run's end, at most
+FEW_CLUSTERS = 8  # 2D points with more clusters than this get the longer budget
 
 
 @dataclass(frozen=True)
@@ -104,6 +106,20 @@ class Denoiser(Method):
             return {"batch_size": 64, "steps": 4000, "lr": 5e-4}
         if spec.kind == "sequences" or math.prod(spec.shape) > 16:
             return {"hidden": 256}
+        k = spec.clusters  # measured on the data (BIC), never known modes
+        if spec.kind == "points" and k > FEW_CLUSTERS:
+            # a 16-mode mixture of tight and wide modes (bench/generalise.py mix0): ddpm HQ 0.81
+            # after 8,000 steps, 0.98 after 20,000 (bench/RESULTS.md)
+            return {"steps": because(20000, f"about {k} clusters found: up to 20,000 steps")}
+        if spec.kind == "points" and k:
+            return {"steps": because(8000, f"about {k} clusters found: up to 8,000 steps")}
+        return {}
+
+    def checking_opts(self) -> dict[str, Any]:
+        # 1,000 ancestral steps make an evaluation cost ~1,800 training steps of a 2D MLP; the
+        # checks of a stop=auto run sample on a coarser grid of the same sampler
+        if self.cfg.sample_steps > CHECK_STEPS:
+            return {"steps": CHECK_STEPS}
         return {}
 
     @classmethod
@@ -207,8 +223,9 @@ class Denoiser(Method):
     def sample(self, n, y=None, generator=None, preview=False, **opts):
         g = generator or self.generator
         x = self.noise(n, *self.spec.shape, generator=g)  # (n, *shape) ~ N(0, I)
-        # a live preview (never an evaluation) caps the steps: the same sampler, a coarser grid
-        steps = min(self.cfg.sample_steps, PREVIEW_STEPS) if preview else None
+        # a live preview caps the steps, and a stop=auto check may ask for fewer (`steps`): the
+        # same sampler on a coarser grid
+        steps = min(self.cfg.sample_steps, PREVIEW_STEPS) if preview else opts.get("steps")
         return self._finish(self.integrate(x, self._labels(n, y), g, steps=steps))
 
     @torch.no_grad()

@@ -88,8 +88,8 @@ class Flow(Denoiser):
         loss = ((x1 - x0) - v).pow(2).flatten(1).mean(1)  # Lipman et al. eq. 23, per example
         return loss, 1 - t  # noise level 1 − t
 
-    def network_evaluations(self) -> int:
-        return self.cfg.sample_steps * EVALS[self.cfg.solver] * self.guided_evals()
+    def network_evaluations(self, steps: int | None = None) -> int:
+        return (steps or self.cfg.sample_steps) * EVALS[self.cfg.solver] * self.guided_evals()
 
     def integrate(self, x, y, generator, record=None, steps=None):
         N = steps or self.cfg.sample_steps

@@ -29,13 +29,14 @@ def budget(data, n: int | None = None) -> int:
 
 
 @torch.no_grad()
-def draw(method, n: int, generator: torch.Generator):
-    """n samples (and the balanced labels a conditional method was given), in chunks."""
+def draw(method, n: int, generator: torch.Generator, **opts):
+    """n samples (and the balanced labels a conditional method was given), in chunks; `opts`
+    go to `method.sample`."""
     y = method.sample_labels(n, generator=generator) if method.conditional else None
     parts = []
     for i in range(0, n, CHUNK):
         yb = None if y is None else y[i : i + CHUNK]
-        parts.append(method.sample(min(CHUNK, n - i), yb, generator=generator))
+        parts.append(method.sample(min(CHUNK, n - i), yb, generator=generator, **opts))
     if parts and parts[0].dim() == 2 and parts[0].dtype == torch.long and len(parts) > 1:
         # text rows of different chunks may differ in length: pad with PAD (-1)
         L = max(p.shape[1] for p in parts)
@@ -44,19 +45,25 @@ def draw(method, n: int, generator: torch.Generator):
 
 
 def evaluate(
-    method, data, n: int | None = None, generator: torch.Generator | None = None
+    method,
+    data,
+    n: int | None = None,
+    generator: torch.Generator | None = None,
+    checking: bool = False,
 ) -> dict[str, float]:
     """Sample-based metrics (`eval/...`) and their real-vs-real floors (`floor/...`) for the data's
     kind, plus `method.evaluate(data)`. The default generator is seeded with EVAL_SEED on every
-    call, so evaluations at different steps see the same noise and are comparable."""
+    call, so evaluations at different steps see the same noise and are comparable. `checking`:
+    a stop=auto run's check, sampled with `method.checking_opts()` (eval/nfe says what it cost)."""
     kind = data.spec.kind
     n = budget(data, n)
     device = method.device
     g = generator or torch.Generator(device=device).manual_seed(EVAL_SEED)
     t0 = time.perf_counter()
-    x, y = draw(method, n, g)
+    opts = method.checking_opts() if checking else {}
+    x, y = draw(method, n, g, **opts)
     cost = {"eval/ms_per_sample": 1000 * (time.perf_counter() - t0) / max(1, n)}
-    nfe = method.network_evaluations()
+    nfe = method.network_evaluations(**opts)
     if nfe is not None:  # report the sampler's cost with its quality (diffusion, flows)
         cost["eval/nfe"] = nfe
     if kind == "points":

@@ -42,7 +42,8 @@ class Evaluator:
         self.report, self.threads = report, threads
         self.stopper = stopper  # genlab.runs.stopping.Stopper of a stop=auto run, else None
         self._cond = threading.Condition()
-        self._queue: deque[tuple[int, float, Any, dict[str, torch.Tensor]]] = deque()
+        # (step, training seconds, config, weights, a stop=auto check?)
+        self._queue: deque[tuple[int, float, Any, dict[str, torch.Tensor], bool]] = deque()
         self._busy = False
         self._failure: str | None = None
         self._seconds: list[float] = []  # how long each evaluation took
@@ -50,13 +51,14 @@ class Evaluator:
         self._closed = False
 
     # ----- the worker's side -------------------------------------------------------------------
-    def submit(self, m: Any, step: int, t: float) -> None:
-        """Queue an evaluation of `m`'s weights as they are now (copied here, in the worker)."""
+    def submit(self, m: Any, step: int, t: float, checking: bool = False) -> None:
+        """Queue an evaluation of `m`'s weights as they are now (copied here, in the worker);
+        `checking`: one of a stop=auto run's checks (`evaluate(..., checking=True)`)."""
         tensors = {k: v.detach().clone() for k, v in m.state_dict().items()}
         with self._cond:
             if self._closed:
                 return
-            self._queue.append((step, t, m.cfg, tensors))
+            self._queue.append((step, t, m.cfg, tensors, checking))
             if self._thread is None:
                 self._thread = threading.Thread(target=self._loop, name="genlab-eval", daemon=True)
                 self._thread.start()
@@ -111,7 +113,7 @@ class Evaluator:
                 self._cond.wait_for(lambda: bool(self._queue) or self._closed)
                 if not self._queue:  # closed
                     return
-                step, t, cfg, tensors = self._queue.popleft()
+                step, t, cfg, tensors, checking = self._queue.popleft()
                 self._busy = True
             t0 = time.perf_counter()
             failure = None
@@ -119,7 +121,7 @@ class Evaluator:
                 m = build_method(self.method, cfg, self.train, self.data.spec, self.device)
                 m.load_state_dict(tensors, strict=True)
                 m.step = step
-                values = evaluate(m.eval(), self.data)
+                values = evaluate(m.eval(), self.data, checking=checking)
             except Exception as e:  # reported as the run's failure by the worker
                 values = {}
                 failure = f"{type(e).__name__} in the evaluation at step {step}: {e}\n"

@@ -26,6 +26,7 @@ from genlab import params
 from genlab.data import Dataset, load_dataset
 from genlab.limits import Limits, cpu_threads
 from genlab.methods import Method, method_class
+from genlab.metrics import evaluate
 from genlab.runs.build import build_method, method_config, resolve_device, train_config
 from genlab.runs.evaluator import Evaluator
 from genlab.runs.history import MetricHistory
@@ -661,7 +662,8 @@ class Run:
             if step % tr.sample_every == 0 or last or step == start + 1:
                 self._snapshot_samples(m, step)
             if (tr.eval_every and step % tr.eval_every == 0) or last:
-                evals.submit(m, step, round(self.elapsed_s(), 3))  # evaluated beside training
+                # evaluated beside training (stop=auto: a check, see Method.checking_opts)
+                evals.submit(m, step, round(self.elapsed_s(), 3), checking=stopper is not None)
             if evals.failure():
                 self._flush(pending_rows)
                 self._fail(evals.failure())
@@ -672,7 +674,7 @@ class Run:
         if auto_end:
             evals.drop_queued()
             if stopper.best() is None:  # nothing evaluated yet (a short time budget)
-                evals.submit(m, step, round(self.elapsed_s(), 3))
+                evals.submit(m, step, round(self.elapsed_s(), 3), checking=True)
         elif step < tr.steps:
             evals.drop_queued()  # stopped: the evaluation under way still logs its rows
         evals.wait()  # the final evaluation's rows are in before the run reports its end
@@ -709,18 +711,29 @@ class Run:
     def _keep_best(self, m: Method, step: int, reason: str) -> None:
         """End of a stop=auto run: the weights of the best evaluation replace the last ones (when
         this session evaluated them; a resumed run keeps its last weights if the best was from
-        before), the kept evaluation is repeated at this step and the samples redrawn."""
+        before), the kept evaluation is repeated at this step and the samples redrawn. Where the
+        checks sampled coarser than the method's sampler (Method.checking_opts), the kept
+        weights are evaluated again with the full one."""
         best = self._stopper.best()
         kept = None
-        if best is not None and best.tensors is not None and best.step != step:
+        ours = best is not None and best.tensors is not None  # evaluated in this session
+        if ours and best.step != step:
             m.load_state_dict(best.tensors, strict=True)
             kept = best.step
-            t = round(self.elapsed_s(), 3)
-            values = {k: v for k, v in best.values.items() if k.startswith(("eval/", "floor/"))}
+        if ours and (kept is not None or m.checking_opts()):
+            t0 = time.perf_counter()
+            if m.checking_opts():
+                values = evaluate(m.eval(), self.data)
+                m.train()
+                values["time/eval_s"] = round(time.perf_counter() - t0, 3)
+            else:
+                values = {k: v for k, v in best.values.items() if k.startswith(("eval/", "floor/"))}
             values[BEST_STEP] = best.step
+            t = round(self.elapsed_s(), 3)
             self.history.append(step, t, values)
             self._flush([{"step": step, "t": t, **values}])
-            self._snapshot_samples(m, step)
+            if kept is not None:
+                self._snapshot_samples(m, step)
         state = self._stopper.state()
         self.stop_info = {**state, "reason": reason, "kept_step": kept or step}
 
