@@ -13,8 +13,9 @@ Suites:
             against the true weights, wall time. Targets (GAN, ddpm, flow): all modes, HQ >= 0.85,
             reverse KL <= 0.1, <= 180 s.
   shapes    a noisy ring, a noisy two-arm spiral, a five-arm pinwheel: eval/mmd against its floor.
-  images    digits inverted, shifted and a three-class subset, as zip uploads: eval/fd of the
-            default run against the same method's eval/fd on the original digits (target <= 1.5x).
+  images    digits inverted, shifted and a three-class subset, as zip uploads: the default run
+            against the same method's on the original digits (target <= 1.5x), by eval/fd where
+            both have it, else by the pixel eval/mmd (an upload has no labels, so no classifier).
   text      lists of 300, 1,500 and 6,000 names from the shipped `names`, as text uploads:
             validation NLL below the list's bigram baseline (floor/nll) by at least as much as
             on `names` itself.
@@ -212,17 +213,21 @@ def suite_images(methods, tmp: Path, store: RunStore) -> list[str]:
     misses = []
     for method in methods:
         ref_run, secs = train(method, "digits", None, store)
-        ref = ref_run.history.last().get("eval/fd", math.nan)
-        print(f"digits      {method:<5} {head(ref_run, secs)} eval/fd {ref:.2f}", flush=True)
+        ref_last = ref_run.history.last()
         for name, xs in sets.items():
             path = image_zip(xs, tmp / f"{name}.zip")
             run, secs = train(method, "imagezip", path, store)
-            fd = run.history.last().get("eval/fd", math.nan)
-            ok = fd <= 1.5 * ref
+            last = run.history.last()
+            # an upload has no labels, so no dataset classifier and no eval/fd: both sides are
+            # then scored by the pixel-space eval/mmd (area-averaged 8x8), against their floors
+            key = "eval/fd" if "eval/fd" in last else "eval/mmd"
+            ref, got = ref_last.get(key, math.nan), last.get(key, math.nan)
+            ok = got <= 1.5 * ref
             misses += [] if ok else [f"{name}/{method}"]
             print(
-                f"{name:<11} {method:<5} {head(run, secs)} eval/fd {fd:.2f} = "
-                f"{fd / ref:.2f}x digits: {'met' if ok else 'MISSED'}",
+                f"{name:<11} {method:<5} {head(run, secs)} {key} {got:.4f} (floor "
+                f"{last.get(key.replace('eval/', 'floor/'), math.nan):.4f}) against digits "
+                f"{ref:.4f}: {got / ref:.2f}x: {'met' if ok else 'MISSED'}",
                 flush=True,
             )
     return misses

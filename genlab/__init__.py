@@ -9,16 +9,14 @@ import importlib
 
 __version__ = "0.1.0"
 
-_API = ("train", "start", "load")
+_API = ("train", "start", "load", "compare")
 
 
 def __getattr__(name: str):
     if name in _API:
         return getattr(importlib.import_module("genlab.api"), name)
-    if name == "compare":  # the module genlab.compare, callable as genlab.api.compare
-        return importlib.import_module("genlab.compare")
     raise AttributeError(f"module 'genlab' has no attribute {name!r}")
 
 
 def __dir__() -> list[str]:
-    return sorted([*globals(), *_API, "compare"])
+    return sorted([*globals(), *_API])

@@ -17,11 +17,11 @@ import sys
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from genlab import compare as runs_table
-from genlab import generate, params, viz
+from genlab import params
 from genlab.data import dataset_info
+from genlab.figures import curves, plots, png
 from genlab.methods import method_class
-from genlab.runs import Run, RunDir, RunStore
+from genlab.runs import Run, RunDir, RunStore, catalogue, sampling
 from genlab.runs.history import MetricHistory
 from genlab.runs.samples import N_SAMPLES
 
@@ -52,7 +52,7 @@ class NotebookRun:
     def __init__(self, run: Run | None = None, path: Path | str | None = None):
         self.run = run  # the live Run object, None for a run loaded from disk
         self.dir = run.dir.path if run is not None else RunDir(path).path
-        self._loaded: tuple[int, generate.Loaded] | None = None
+        self._loaded: tuple[int, sampling.Loaded] | None = None
 
     # ----- what it is -----------------------------------------------------------------------
     @property
@@ -103,13 +103,13 @@ class NotebookRun:
         return self
 
     # ----- results --------------------------------------------------------------------------
-    def _method(self) -> generate.Loaded:
+    def _method(self) -> sampling.Loaded:
         """The last checkpoint rebuilt on the CPU (never the module a live run is training)."""
-        stamp = generate.checkpoint_stamp(self.dir)
+        stamp = sampling.checkpoint_stamp(self.dir)
         if stamp == 0:
             raise ValueError(f"run {self.id} has no checkpoint yet")
         if self._loaded is None or self._loaded[0] != stamp:
-            self._loaded = (stamp, generate.load_run(self.dir))
+            self._loaded = (stamp, sampling.load_run(self.dir))
         return self._loaded[1]
 
     def samples(self, n: int = 64, seed: int = 0, **opts: Any):
@@ -117,9 +117,9 @@ class NotebookRun:
         (n, C, H, W) in [0, 1], points (n, 2), series (n, T, C)), or a list of strings for text.
         `opts` are the method's sampling options (e.g. temperature=0.8 for text)."""
         loaded = self._method()
-        x = generate.sample(loaded.method, n, seed, **opts)
+        x = sampling.sample(loaded.method, n, seed, **opts)
         if loaded.spec.kind == "text":
-            return generate.to_text(loaded.method, x)
+            return sampling.to_text(loaded.method, x)
         return x.detach().float().cpu().numpy()
 
     def show(self, n: int | None = None, seed: int = 0):
@@ -131,18 +131,18 @@ class NotebookRun:
 
         kind = self._method().spec.kind
         x = self.samples(n or N_SAMPLES[kind], seed)
-        payload = viz.image_grid_png(x) if kind == "images" else x
+        payload = png.image_grid_png(x) if kind == "images" else x
         real = None
         if kind in ("points", "sequences"):
-            real = generate.real_points(self._method().data, 1000 if kind == "points" else 6)
-        return Image.open(io.BytesIO(viz.snapshot_png(kind, payload, real)))
+            real = sampling.real_points(self._method().data, 1000 if kind == "points" else 6)
+        return Image.open(io.BytesIO(png.snapshot_png(kind, payload, real)))
 
     def metrics(self):
         """metrics.jsonl as a pandas DataFrame: one row per logged step (losses and
         evaluations of a step merged), columns step, t and every metric key."""
         import pandas as pd
 
-        rows, keys = runs_table.merged_metrics(self.dir)
+        rows, keys = catalogue.merged_metrics(self.dir)
         return pd.DataFrame(rows, columns=["step", "t", *keys])
 
     def plot(self, smoothing: float = 0.0, log_y: bool = False) -> dict[str, Any]:
@@ -155,7 +155,7 @@ class NotebookRun:
                 history.append(
                     r["step"], r.get("t", 0.0), {k: r[k] for k in r if k not in ("step", "t")}
                 )
-        figs = viz.run_curve_figures(history, changes, self.id, smoothing, log_y, height=320)
+        figs = curves.run_curve_figures(history, changes, self.id, smoothing, log_y, height=320)
         return dict(figs)
 
 
@@ -214,12 +214,12 @@ def compare(runs: list[NotebookRun | Run | str | Path], key: str | None = None) 
     rows = []
     for r in runs:
         target = r.run or r.dir if isinstance(r, NotebookRun) else r
-        rows.append(runs_table.row_of(target))
-    table = pd.DataFrame(runs_table.metrics_table(rows))
-    key = key or runs_table.default_metric(rows, runs_table.metric_keys(rows), min_points=0)
+        rows.append(catalogue.row_of(target))
+    table = pd.DataFrame(catalogue.metrics_table(rows))
+    key = key or catalogue.default_metric(rows, catalogue.metric_keys(rows), min_points=0)
     curves = []
     for row in rows:
-        steps, _, vs = runs_table.series(row, key) if key else ([], [], [])
+        steps, _, vs = catalogue.series(row, key) if key else ([], [], [])
         if vs:
             curves.append((row.label, steps, vs))
-    return Comparison(table, viz.compare_curves_figure(curves, key or ""), key)
+    return Comparison(table, plots.compare_curves_figure(curves, key or ""), key)

@@ -11,6 +11,10 @@
 Every command that trains takes --executor local|ray (ray: GENLAB_RAY_ADDRESS, default local).
 
 Bad input exits with status 2 and one line naming the value and what is allowed; no traceback.
+
+Each command imports what it needs inside its function: `--help` answers without importing
+torch, and `list` imports no run machinery and loads no dataset. This is the one place in genlab
+with in-function imports of its own modules (for start-up time, not to break a cycle).
 """
 
 from __future__ import annotations
@@ -236,9 +240,9 @@ def cmd_sample(args: argparse.Namespace) -> int:
 
     from genlab.data import load_dataset
     from genlab.data.text import decode
+    from genlab.figures.png import image_grid_png
     from genlab.runs import RunDir
     from genlab.runs.build import build_method, train_config
-    from genlab.viz import image_grid_png
 
     if not 1 <= args.n <= 10_000:
         raise CliError(f"--n {args.n} is outside 1..10000")
@@ -418,7 +422,7 @@ def build_parser() -> argparse.ArgumentParser:
 def cmd_sweep(args: argparse.Namespace) -> int:
     from genlab.methods import METHODS
     from genlab.runs import RunStore
-    from genlab.sweep import Sweep, SweepSpec, parse_axis
+    from genlab.runs.sweep import Sweep, SweepSpec, parse_axis
 
     if args.method not in METHODS:
         raise CliError(f"--method {args.method!r} is not one of {', '.join(METHODS)}")

@@ -8,8 +8,8 @@ import sys
 import pytest
 
 import genlab
-from genlab import compare, viz
-from genlab.runs import RunDir, RunStore
+from genlab.figures import curves
+from genlab.runs import RunDir, RunStore, catalogue
 
 TRAIN = dict(steps=60, batch_size=32, log_every=10, sample_every=20, eval_every=30)
 
@@ -41,7 +41,7 @@ def test_train_routes_values_and_gives_metrics_plots_samples(home):
         line = df[df["step"] == r["step"]].iloc[0]
         assert all(line[k] == pytest.approx(v) for k, v in r.items() if k != "t")
     figs = run.plot()
-    app = viz.run_curve_figures(run.run.history, [], run.id, height=320)  # the live page's
+    app = curves.run_curve_figures(run.run.history, [], run.id, height=320)  # the live page's
     assert list(figs) == [g for g, _ in app] and "eval" in figs
     assert [t.name for t in figs["loss"].data] == [t.name for t in dict(app)["loss"].data]
     x = run.samples(16, seed=1)
@@ -60,8 +60,8 @@ def test_start_load_and_compare(home):
     assert list(table["method"]) == ["gan", "vae"]
     assert metric.startswith("eval/") and "floor/" + metric.split("/")[1] in table.columns
     assert [t.name for t in figure.data] == [
-        compare.row_of(a.run).label,
-        compare.row_of(b.dir).label,
+        catalogue.row_of(a.run).label,
+        catalogue.row_of(b.dir).label,
     ]
     assert genlab.compare([a.dir, b.dir], "loss/d").metric == "loss/d"
     with pytest.raises(ValueError, match="not a run folder"):

@@ -8,8 +8,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from genlab import compare
-from genlab.runs import REGISTRY, Run, RunStore
+from genlab.runs import REGISTRY, Run, RunStore, catalogue
 from genlab.runs.build import build_method
 
 TRAIN = {"steps": 20, "batch_size": 32, "device": "cpu", "log_every": 5, "sample_every": 10}
@@ -37,7 +36,7 @@ def home(tmp_path_factory):
 
 
 def ids_by_method(home) -> dict[str, str]:
-    return {r.method: r.id for r in compare.collect_runs(RunStore(home)) if not r.corrupt}
+    return {r.method: r.id for r in catalogue.collect_runs(RunStore(home)) if not r.corrupt}
 
 
 def saved_untrained(home, method: str, dataset: str, cfg: dict) -> str:
@@ -100,7 +99,9 @@ def test_runs_page_resumes_an_interrupted_run(home):
     assert run.status == "done" and run.snapshot().step == 6
     at.run()
     assert at.dataframe[0].value.set_index("id").loc[rid, "steps"] == "6/6"
-    compare.delete_run(compare.find(compare.collect_runs(RunStore(home)), rid), RunStore(home))
+    catalogue.delete_run(
+        catalogue.find(catalogue.collect_runs(RunStore(home)), rid), RunStore(home)
+    )
 
 
 def test_runs_page_shows_corrupt_runs_and_deletes_them(home):
@@ -128,7 +129,9 @@ def test_runs_page_will_not_delete_a_live_run(home):
     finally:
         run.stop()
         run.join(TIMEOUT)
-    compare.delete_run(compare.find(compare.collect_runs(RunStore(home)), run.id), RunStore(home))
+    catalogue.delete_run(
+        catalogue.find(catalogue.collect_runs(RunStore(home)), run.id), RunStore(home)
+    )
 
 
 # ----- Compare ------------------------------------------------------------------------------
@@ -178,7 +181,7 @@ def test_compare_page_starts_several_methods_at_once(home):
         run.join(TIMEOUT)
         assert run.status == "done" and run.train.seed == 7 and run.train.steps == 3
     for rid in started:
-        compare.delete_run(compare.find(compare.collect_runs(RunStore(home)), rid))
+        catalogue.delete_run(catalogue.find(catalogue.collect_runs(RunStore(home)), rid))
 
 
 # ----- Generate -----------------------------------------------------------------------------
@@ -221,4 +224,4 @@ def test_generate_page_class_grid_for_a_conditional_image_model(home):
         assert len(at.get("image")) == 3  # samples grid, class grid, interpolation row
         assert len(at.get("download_button")) == 3
     finally:
-        compare.delete_run(compare.find(compare.collect_runs(RunStore(home)), rid))
+        catalogue.delete_run(catalogue.find(catalogue.collect_runs(RunStore(home)), rid))

@@ -24,12 +24,13 @@ import pytest
 from charts import charts  # tests/charts.py
 from streamlit.testing.v1 import AppTest
 
-from genlab import params, viz
+from genlab import params
 from genlab.data import DATASETS, load_dataset
+from genlab.figures import curves, plots
 from genlab.methods import METHODS
 from genlab.runs import REGISTRY, Run, RunStore
 from genlab.runs.build import method_config, train_config
-from genlab.ui import forms
+from genlab.ui import forms, own_data
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 TIMEOUT = 30
@@ -109,7 +110,7 @@ def test_thin_minmax_keeps_spikes_and_bounds_size():
     y = np.sin(x / 500.0)
     y[31_337] = 40.0  # a single-step spike that striding would drop
     y[77_001] = -25.0
-    xs, ys = viz.thin_minmax(x, y, 2000)
+    xs, ys = curves.thin_minmax(x, y, 2000)
     assert xs.dtype == np.float32 and ys.dtype == np.float32
     assert len(xs) <= 2000 and len(xs) >= 1900
     assert ys.max() == 40.0 and xs[ys.argmax()] == 31_337
@@ -121,42 +122,42 @@ def test_thin_minmax_keeps_spikes_and_bounds_size():
 
 
 def test_thin_minmax_short_series_unchanged():
-    xs, ys = viz.thin_minmax([1, 2, 3], [0.5, 0.25, 0.125], 2000)
+    xs, ys = curves.thin_minmax([1, 2, 3], [0.5, 0.25, 0.125], 2000)
     assert xs.tolist() == [1, 2, 3] and ys.tolist() == [0.5, 0.25, 0.125]
     with pytest.raises(ValueError):
-        viz.thin_minmax([1, 2], [1.0], 10)
+        curves.thin_minmax([1, 2], [1.0], 10)
 
 
 def test_a_single_evaluation_gets_an_axis_from_zero():
     """One point at step 1000: plotly's own axis would span 999 .. 1001 (ticks at 1,000.5)."""
-    fig = viz.curves_figure(
+    fig = curves.curves_figure(
         {"eval/hq": ([1000], [0.5]), "eval/modes": ([1000], [7])}, subplots=True
     )
     assert fig.layout.xaxis.range == (0.0, 1050.0) and fig.layout.xaxis2.range == (0.0, 1050.0)
-    assert viz.curves_figure({"loss/d": ([1000], [0.5])}).layout.xaxis.range == (0.0, 1050.0)
-    assert viz.curves_figure({"loss/d": ([10, 20], [0.5, 1.0])}).layout.xaxis.range is None
-    one = viz.compare_curves_figure([("a", [1000], [1.0]), ("b", [1000], [2.0])], "eval/hq")
+    assert curves.curves_figure({"loss/d": ([1000], [0.5])}).layout.xaxis.range == (0.0, 1050.0)
+    assert curves.curves_figure({"loss/d": ([10, 20], [0.5, 1.0])}).layout.xaxis.range is None
+    one = plots.compare_curves_figure([("a", [1000], [1.0]), ("b", [1000], [2.0])], "eval/hq")
     assert one.layout.xaxis.range == (0.0, 1050.0)
 
 
 def test_generated_points_are_not_the_real_points_colour():
     pts = np.zeros((5, 2))
-    fig = viz.points_vs_real_figure(pts, pts)
+    fig = plots.points_vs_real_figure(pts, pts)
     real, generated = fig.data
     assert real.name == "real" and generated.name == "generated"
-    assert real.marker.color == viz.REAL_COLOR and generated.marker.color == viz.GENERATED_COLOR
+    assert real.marker.color == plots.REAL_COLOR and generated.marker.color == plots.GENERATED_COLOR
 
 
 def test_ema_debiased():
-    assert np.allclose(viz.ema([3.0] * 50, 0.9), 3.0)  # no pull towards 0 at the start
+    assert np.allclose(curves.ema([3.0] * 50, 0.9), 3.0)  # no pull towards 0 at the start
     y = np.r_[np.zeros(50), np.ones(50)]
-    s = viz.ema(y, 0.9)
+    s = curves.ema(y, 0.9)
     assert 0 < s[55] < 1 and s[-1] > 0.99
 
 
 def test_metric_groups():
     keys = ["eval/fd", "loss/g", "d/real", "loss/d", "floor/fd", "kl/total", "lr"]
-    groups = viz.group_metric_keys(keys)
+    groups = curves.group_metric_keys(keys)
     assert list(groups) == ["loss", "d", "kl", "other", "eval"]
     assert groups["loss"] == ["loss/d", "loss/g"] and "floor/fd" not in sum(groups.values(), [])
 
@@ -323,8 +324,6 @@ def test_teaching_mode_travels_in_the_link_and_survives_a_reload(home, runs_to_s
 
 
 def test_a_drawing_travels_in_the_link(home):
-    from genlab.ui import own_data
-
     rng = np.random.default_rng(0)
     pts = np.concatenate([rng.normal(0, 1, (60, 2)), np.repeat([[0], [1]], 30, 0)], 1)
     at = app(data="csv2d", points=own_data.encode_points(pts.astype(np.float32))).run()
@@ -351,7 +350,7 @@ def test_upload_dataset_preview_and_error(home):
     assert not at.exception and not at.error, [e.value for e in at.error]
     assert "300" in texts(at)  # the preview counts what was parsed
     assert len(at.get("plotly_chart")) == 1
-    saved = list((Path(tempfile.gettempdir()) / forms.UPLOAD_DIR).glob("*-pts.csv"))
+    saved = list((Path(tempfile.gettempdir()) / own_data.UPLOAD_DIR).glob("*-pts.csv"))
     assert saved and saved[0].read_bytes() == rows.encode()  # under the temp folder, not the repo
     at.file_uploader[0].set_value(("bad.csv", b"x,y\nfoo,bar\n", "text/csv")).run()
     assert not at.exception

@@ -13,12 +13,13 @@ import pytest  # noqa: E402
 from charts import charts  # tests/charts.py  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from genlab import inspect_flows, viz_flows  # noqa: E402
-from genlab import inspect_kinds as ik  # noqa: E402
 from genlab.data import load_dataset  # noqa: E402
+from genlab.figures import flows as viz_flows  # noqa: E402
 from genlab.runs import Run  # noqa: E402
 from genlab.runs.build import build_method, train_config  # noqa: E402
 from genlab.ui.inside_kinds import available_views  # noqa: E402
+from genlab.views import flows as inspect_flows  # noqa: E402
+from genlab.views import kinds as ik  # noqa: E402
 from tests.test_inside_kinds import QUICK, TINY, _inside_page, _show_every_view, _wait  # noqa: E402
 
 SMALL = {

@@ -19,13 +19,16 @@ from charts import charts  # tests/charts.py  # noqa: E402
 from PIL import Image  # noqa: E402
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
-from genlab import generate  # noqa: E402
-from genlab import inspect_kinds as ik  # noqa: E402
 from genlab.data import load_dataset  # noqa: E402
-from genlab.runs import Run, RunStore  # noqa: E402
+from genlab.runs import (  # noqa: E402
+    Run,
+    RunStore,
+    sampling,  # noqa: E402
+)
 from genlab.runs.build import build_method, train_config  # noqa: E402
 from genlab.ui.common import read_disk_run  # noqa: E402
 from genlab.ui.inside_kinds import available_views  # noqa: E402
+from genlab.views import kinds as ik  # noqa: E402
 
 APP = os.path.join(os.path.dirname(__file__), "..", "app.py")
 TINY = {
@@ -55,10 +58,10 @@ def test_vae_traversal_reconstruction_and_grid():
     assert 0 <= x.min() and x.max() <= 1
     # within a row only the traversed dimension moves: the middle column decodes the same code
     # in every row (value 0 replaces a different coordinate), so rows differ, columns are smooth
-    z0 = generate.latent_noise(m, 0)[0]
+    z0 = sampling.latent_noise(m, 0)[0]
     z = z0.clone()
     z[dims[1]] = 1.5
-    assert torch.allclose(x[5 + 3], generate.decode_latent(m, z[None])[0], atol=1e-6)
+    assert torch.allclose(x[5 + 3], sampling.decode_latent(m, z[None])[0], atol=1e-6)
     orig, rec = ik.reconstructions(m, data, 6)
     assert orig.shape == rec.shape == (6, 1, 8, 8)
     png = ik.captioned_grid_png(
@@ -89,7 +92,7 @@ def test_gan_critic_scores_and_captions():
 def test_cgan_class_rows():
     m, data = tiny("cgan", "digits")
     assert "classes" in ik.capabilities(m, data)
-    x, per = generate.class_grid(m, 3, seed=0)
+    x, per = sampling.class_grid(m, 3, seed=0)
     assert x.shape == (30, 1, 8, 8) and per == 3
     y = torch.arange(10).repeat_interleave(3)
     assert ik.critic_scores(m, x, y).shape == (30,)

@@ -21,14 +21,16 @@ from charts import charts as all_charts  # tests/charts.py
 from streamlit.testing.v1 import AppTest
 from torch import nn
 
-from genlab import inspect_points as ip
-from genlab import params, viz, viz_inside
+from genlab import params
 from genlab.data import load_dataset
-from genlab.generate import decode_latent
+from genlab.figures import curves
+from genlab.figures import inside as viz_inside
 from genlab.methods import METHODS
 from genlab.runs import REGISTRY, Run
 from genlab.runs.build import build_method, train_config
+from genlab.runs.sampling import decode_latent
 from genlab.ui import explain
+from genlab.views import points as ip
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 TINY = {"hidden": 16, "layers": 1}
@@ -314,7 +316,7 @@ def test_live_loss_change_is_safe_mid_run(home, runs_to_stop):
     assert run.status == "running", run.snapshot().error
     assert {"loss/gp", "loss/r1"} <= set(run.history.keys())  # the new loss is in force
     assert run.method.optimizers["d"].param_groups[0]["base_lr"] == 5e-4
-    marks = viz.knob_marks(run.snapshot().live_changes)
+    marks = curves.knob_marks(run.snapshot().live_changes)
     assert len(marks) == 1 and marks[0][0] == at and "loss=wgan-gp" in marks[0][1]
 
 
@@ -335,13 +337,13 @@ def test_knob_marks_on_the_curves():
         {"step": 10, "key": "loss", "value": "hinge"},
         {"step": 30, "key": "beta", "value": 2.0},
     ]
-    marks = viz.knob_marks(changes)
+    marks = curves.knob_marks(changes)
     assert marks == [(10.0, "lr_d=0.0004, loss=hinge"), (30.0, "beta=2")]
     series = {"loss/d": ([5, 10, 20, 40], [1.0, 0.9, 0.8, 0.7])}
-    fig = viz.curves_figure(series, marks=marks)
+    fig = curves.curves_figure(series, marks=marks)
     assert [s.x0 for s in fig.layout.shapes] == [10.0, 30.0]
     assert [a.text for a in fig.layout.annotations] == [m[1] for m in marks]
-    assert len(viz.curves_figure(series).layout.shapes) == 0
+    assert len(curves.curves_figure(series).layout.shapes) == 0
 
 
 # ----- the page (AppTest) ----------------------------------------------------------------------

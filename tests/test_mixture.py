@@ -1,4 +1,4 @@
-"""The Gaussian mixture fitted by EM (genlab/methods/mixture.py): known answers."""
+"""The Gaussian mixture fitted by EM (genlab/data/mixture.py): known answers."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import math
 import torch
 from torch.distributions import MultivariateNormal
 
-from genlab.methods.mixture import Mixture, _em, fit_mixture, kmeans
+from genlab.data.mixture import Mixture, _em, fit_mixture, kmeans
 
 
 def _two_blobs(n: int = 3000, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:

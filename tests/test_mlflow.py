@@ -8,8 +8,8 @@ import socket
 import pytest
 from mlflow import MlflowClient
 
-from genlab.compare import collect_runs
 from genlab.runs import Run, RunDir, RunStore, tracking
+from genlab.runs.catalogue import collect_runs
 
 TRAIN = {
     "steps": 60,

@@ -1,4 +1,4 @@
-"""genlab.replay: the frames and the GIF of a run's replay."""
+"""genlab.figures.replay: the frames and the GIF of a run's replay."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from genlab import replay, viz
+from genlab.figures import png, replay
 
 
 def test_points_frames_make_a_looping_gif_with_one_frame_per_snapshot():
@@ -23,8 +23,8 @@ def test_points_frames_make_a_looping_gif_with_one_frame_per_snapshot():
 
 
 def test_image_and_series_frames_and_what_has_no_picture():
-    png = viz.image_grid_png(np.zeros((4, 1, 8, 8), dtype=np.float32))
-    assert replay.frame("images", png, step=5).height == Image.open(io.BytesIO(png)).height + 18
+    grid = png.image_grid_png(np.zeros((4, 1, 8, 8), dtype=np.float32))
+    assert replay.frame("images", grid, step=5).height == Image.open(io.BytesIO(grid)).height + 18
     series = np.sin(np.linspace(0, 6, 24, dtype=np.float32))[None, :, None].repeat(3, 0)
     assert replay.frame("sequences", series).size == (replay.SIZE, replay.SIZE // 2)
     with pytest.raises(ValueError, match="text"):

@@ -208,39 +208,26 @@ def test_live_knob_change_is_recorded(store):
 def test_registry_caps_concurrent_runs(store):
     reg = RunRegistry(max_concurrent=1)
     a, b = toy_run(store, steps=100_000, delay=0.001), toy_run(store, steps=50)
-    import genlab.runs.registry as registry_module
-
-    orig = registry_module.REGISTRY
-    registry_module.REGISTRY = reg
-    try:
-        reg.submit(a)
-        reg.submit(b)
-        assert wait_for(lambda: a.status == "running")
-        time.sleep(0.3)
-        assert b.status == "queued"
-        a.stop()
-        b.join(0)
-        assert wait_for(lambda: b.status == "done", timeout=60)
-    finally:
-        registry_module.REGISTRY = orig
+    a.start(registry=reg)
+    b.start(registry=reg)
+    assert wait_for(lambda: a.status == "running")
+    time.sleep(0.3)
+    assert b.status == "queued"
+    a.stop()
+    b.join(0)
+    assert wait_for(lambda: b.status == "done", timeout=60)
+    assert reg.get(a.id) is a and reg.get(b.id) is b
 
 
 def test_stopping_a_queued_run(store):
     reg = RunRegistry(max_concurrent=1)
-    import genlab.runs.registry as registry_module
-
-    orig = registry_module.REGISTRY
-    registry_module.REGISTRY = reg
-    try:
-        a, b = toy_run(store, steps=100_000, delay=0.001), toy_run(store, steps=50)
-        reg.submit(a)
-        reg.submit(b)
-        b.stop()
-        assert b.status == "stopped"
-        a.stop()
-        a.join(30)
-    finally:
-        registry_module.REGISTRY = orig
+    a, b = toy_run(store, steps=100_000, delay=0.001), toy_run(store, steps=50)
+    a.start(registry=reg)
+    b.start(registry=reg)
+    b.stop()
+    assert b.status == "stopped"
+    a.stop()
+    assert a.join(30)
 
 
 def test_history_is_bounded_and_thinned_by_age(store):
@@ -370,11 +357,11 @@ def test_evaluations_run_beside_training_and_log_at_their_step(store, monkeypatc
     """Issue 12: an evaluation stopped the step counter for 16 s. Now each runs on a copy of the
     weights beside training: an evaluation that waits until the run has trained 100 steps past
     its own step could never finish if it stopped training (it would time out here)."""
-    import genlab.metrics
+    import genlab.runs.evaluator
 
     finished_at: dict[int, int] = {}
 
-    def slow_evaluate(method, data):
+    def slow_evaluate(method, data, **opts):
         t0 = time.time()
         while run.snapshot().step < min(method.step + 100, run.train.steps):
             assert time.time() - t0 < 60, "training stood still during an evaluation"
@@ -382,7 +369,7 @@ def test_evaluations_run_beside_training_and_log_at_their_step(store, monkeypatc
         finished_at[method.step] = run.snapshot().step
         return {"eval/toy": float(method.step)}
 
-    monkeypatch.setattr(genlab.metrics, "evaluate", slow_evaluate)
+    monkeypatch.setattr(genlab.runs.evaluator, "evaluate", slow_evaluate)
     train = {"steps": 300, "batch_size": 8, "log_every": 10, "eval_every": 50, "device": "cpu"}
     run = Run("toy", "ring8", {}, train, store=store).start()
     assert run.join(120) and run.status == "done", run.snapshot().error

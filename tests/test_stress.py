@@ -8,8 +8,8 @@ import resource
 import threading
 import time
 
-from genlab.compare import collect_runs, delete_run
 from genlab.runs import REGISTRY, Run, RunStore
+from genlab.runs.catalogue import collect_runs, delete_run
 from genlab.runs.store import RunDir
 
 DURATION_S = 12.0

@@ -10,7 +10,7 @@ import ray
 from genlab import cli
 from genlab.runs import RunStore
 from genlab.runs.ray_exec import ensure_ray
-from genlab.sweep import (
+from genlab.runs.sweep import (
     Axis,
     Sweep,
     SweepSpec,

@@ -12,8 +12,8 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 
 from genlab import params
 from genlab.cli import main
+from genlab.figures.png import image_grid_png
 from genlab.runs import Run, RunDir, RunStore, tracking
-from genlab.viz import image_grid_png
 
 TRAIN = {"steps": 60, "batch_size": 32, "log_every": 10, "sample_every": 20, "eval_every": 30}
 

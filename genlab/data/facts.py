@@ -2,7 +2,7 @@
 may read besides sizes (never a dataset's name, never what only built-in data knows).
 
 count_clusters: the number of components of the Gaussian mixture (full covariances, EM from
-k-means++ centres, genlab.methods.mixture) that minimises BIC = -2 log L + p log n on a fixed
+k-means++ centres, genlab.data.mixture) that minimises BIC = -2 log L + p log n on a fixed
 subsample of up to 1,500 points, searching k = 1, 2, ... until BIC has not improved for four k in
 a row. On the built-in sets (seed 0): ring8 8, a 12-mode mixture 11-12, grid25 13-14 (EM's local
 optima merge some of its tight modes, still well above 8), moons 11, checkerboard 8; 0.05-0.5 s
@@ -15,6 +15,8 @@ import math
 
 import torch
 
+from genlab.data.mixture import fit_mixture
+
 SUBSAMPLE = 1500
 K_MAX = 40
 PATIENCE = 4  # k without a better BIC before the search stops
@@ -23,7 +25,6 @@ ITERS = 40  # EM iterations per k
 
 def count_clusters(x: torch.Tensor, seed: int = 0) -> int:
     """The BIC-best number of Gaussian components of rows x (n, d) (see the module's text)."""
-    from genlab.methods.mixture import fit_mixture  # the methods package imports data: no cycle
 
     g = torch.Generator().manual_seed(seed)
     x = x.detach().cpu().double()

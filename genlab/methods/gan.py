@@ -375,7 +375,7 @@ class GAN(Method):
             out["loss/g"] = loss_g
         return {k: v.detach() for k, v in out.items()}
 
-    # ----- looking inside (genlab.inspect_points) ---------------------------------------------
+    # ----- looking inside (genlab.views.points) ---------------------------------------------
     def critic(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         """D on single items: each one fills a whole pack (`pack` copies of it side by side), so
         with packing the value reads "D's verdict on a pack made only of this point"."""

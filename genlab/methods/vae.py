@@ -32,8 +32,8 @@ from torch import nn
 from torch.nn import functional as F
 
 from genlab.data.base import DataSpec
+from genlab.data.mixture import Mixture, fit_mixture
 from genlab.methods.base import Method, register
-from genlab.methods.mixture import Mixture, fit_mixture
 from genlab.methods.nets import mlp
 from genlab.params import TrainConfig, param
 

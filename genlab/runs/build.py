@@ -12,6 +12,7 @@ from genlab import params
 from genlab.data.base import DataSpec
 from genlab.methods import Method, method_class
 from genlab.methods.base import Because
+from genlab.runs.registry import REGISTRY
 from genlab.runs.stopping import STOP_MEASURES
 
 _INIT_LOCK = threading.Lock()  # weight init uses torch's global RNG: one build at a time
@@ -37,8 +38,6 @@ def least_busy_cuda() -> torch.device:
     n = torch.cuda.device_count()
     if n <= 1:
         return torch.device("cuda")
-    from genlab.runs.registry import REGISTRY
-
     busy = [0] * n
     for run in REGISTRY.live():
         dev = getattr(run, "device", None)

@@ -14,10 +14,10 @@ from pathlib import Path
 from typing import Any
 
 from genlab.data import DATASETS, load_dataset
+from genlab.figures.png import snapshot_png
 from genlab.methods import METHODS
 from genlab.metrics import metric_info
 from genlab.runs.store import RunDir, atomic_write
-from genlab.viz import snapshot_png
 
 CARD_STATES = ("done", "stopped")  # a run that ended on purpose with weights worth sampling
 SAMPLE_PNG = "card-sample.png"  # not sample.png: `genlab sample` writes that one by default

@@ -21,6 +21,7 @@ from typing import Any
 
 import torch
 
+from genlab.metrics import evaluate
 from genlab.runs.build import build_method
 
 # (step, training seconds at that step, the values, seconds the evaluation took)
@@ -104,7 +105,6 @@ class Evaluator:
 
     # ----- the evaluation thread ---------------------------------------------------------------
     def _loop(self) -> None:
-        from genlab.metrics import evaluate
 
         if self.device.type == "cpu":
             torch.set_num_threads(self.threads)  # this thread's count, as the worker's

@@ -22,6 +22,7 @@ import importlib.util
 import os
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,7 @@ import torch
 
 import genlab
 from genlab import params
+from genlab.runs.registry import REGISTRY
 from genlab.runs.run import Run, SampleSnapshot, ViewState
 from genlab.runs.store import RunStore
 
@@ -105,8 +107,6 @@ def trial_resources(train: params.TrainConfig) -> dict[str, float]:
 
 
 def stop_ray_runs(timeout: float = 10.0) -> None:
-    from genlab.runs.registry import REGISTRY
-
     runs = [r for r in REGISTRY.live() if isinstance(r, RayRun)]
     for r in runs:
         r.stop()
@@ -139,7 +139,7 @@ class RunHost:
             self.run.set_live(**live)
         if pause_at is not None:
             self.run.step_n(pause_at)
-        self.run._launch()
+        self.run.launch()
         return str(self.run.device)
 
     def wait(self, timeout: float) -> bool:
@@ -192,6 +192,7 @@ class RayRun(Run):
     train at once, and the rest wait in Ray's queue, shown as `queued`."""
 
     executor = "ray"
+    takes_slot = False  # the cluster's resources decide when it trains
 
     def __init__(self, *args: Any, **kwargs: Any):
         ensure_ray()  # fail here, with a clear message, when the cluster cannot be reached
@@ -207,7 +208,8 @@ class RayRun(Run):
         self.pause_at: int | None = None  # start paused after this many steps (sweeps)
 
     # ----- launch and watch --------------------------------------------------------------------
-    def _launch(self) -> None:
+    def launch(self, on_end: Callable[[Run], None] | None = None) -> None:
+        self._on_end = on_end or (lambda run: None)
         with self._lock:
             stop_early = self._stop
         if stop_early:
@@ -226,17 +228,13 @@ class RayRun(Run):
         self.thread.start()
 
     def _end_unstarted(self) -> None:
-        from genlab.runs.registry import REGISTRY
-
         self._set_status("stopped")
         self._ended.set()
-        REGISTRY.finished(self)
+        self._on_end(self)
 
     def _watch(self) -> None:
         """Wait for the actor's run to end; a dead actor means the run was interrupted."""
         import ray
-
-        from genlab.runs.registry import REGISTRY
 
         try:
             while not ray.get(self._actor.wait.remote(2.0)):
@@ -256,7 +254,7 @@ class RayRun(Run):
             )
         finally:
             self._ended.set()
-            REGISTRY.finished(self)
+            self._on_end(self)
 
     def _interrupted(self, message: str) -> None:
         with self._lock:
@@ -398,5 +396,5 @@ class RayRun(Run):
         with self._lock:
             self._stop = True
         if self._actor is None:
-            return  # not launched yet: _launch sees the flag
+            return  # not launched yet: launch sees the flag
         self._call("stop")

@@ -9,10 +9,25 @@ import atexit
 import os
 import threading
 import time
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import Protocol
 
-if TYPE_CHECKING:
-    from genlab.runs.run import Run
+
+class Run(Protocol):
+    """What the registry needs of a run (genlab.runs.Run and the Ray proxy are both one)."""
+
+    id: str
+    takes_slot: bool  # trains in this process, so it counts against the cap
+
+    @property
+    def status(self) -> str: ...
+
+    def launch(self, on_end: Callable[[Run], None]) -> None:
+        """Start training; call `on_end(self)` once it has ended, however it ended."""
+
+    def stop(self) -> None: ...
+
+    def join(self, timeout: float | None = None) -> bool: ...
 
 
 KEEP_ENDED = 32  # ended runs kept in memory; older ones are read from disk
@@ -36,12 +51,12 @@ class RunRegistry:
             if run.id in self._runs and run.id in self._active:
                 raise ValueError(f"run {run.id} is already live")
             self._runs[run.id] = run
-            # a Ray run is registered (found, listed, stopped at exit) but not capped here: the
-            # cluster's resources decide when it trains, so it never takes a local slot
-            if run.executor == "local":
+            # a run that does not train here (Ray) is registered (found, listed, stopped at
+            # exit) but not capped: the cluster's resources decide when it trains
+            if run.takes_slot:
                 self._queue.append(run)
-        if run.executor != "local":
-            run._launch()
+        if not run.takes_slot:
+            run.launch(self.finished)
         self._admit()
 
     def _admit(self) -> None:
@@ -52,9 +67,10 @@ class RunRegistry:
                 self._active.add(run.id)
                 to_start.append(run)
         for run in to_start:
-            run._launch()
+            run.launch(self.finished)
 
     def finished(self, run: Run) -> None:
+        """A run has ended (its `on_end` callback): its slot goes to the next in the queue."""
         with self._lock:
             self._active.discard(run.id)
             self._retire(run.id)

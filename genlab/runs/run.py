@@ -15,6 +15,7 @@ import sys
 import threading
 import time
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,7 @@ from genlab.metrics import evaluate
 from genlab.runs.build import build_method, method_config, resolve_device, train_config
 from genlab.runs.evaluator import Evaluator
 from genlab.runs.history import MetricHistory
+from genlab.runs.registry import REGISTRY, RunRegistry
 from genlab.runs.samples import take_samples
 from genlab.runs.stopping import BEST_STEP, Stopper
 from genlab.runs.store import RunDir, RunStore, clean_name, read_json
@@ -118,6 +120,7 @@ class Run:
     """Create with validated settings (errors raise ValueError here, before any thread starts)."""
 
     executor = "local"  # what trains it (genlab.runs.ray_exec.RayRun says "ray"), in run.json
+    takes_slot = True  # trains in this process: counts against the registry's cap
 
     def __init__(
         self,
@@ -170,6 +173,7 @@ class Run:
         self._view: ViewState | None = None
         self._view_wanted = False
         self._evals: Evaluator | None = None  # evaluations beside training (see _train)
+        self._registry: RunRegistry = REGISTRY  # the one start() queued it in
         self._rows_lock = threading.Lock()  # the worker and the evaluator both append rows
         self._t0 = time.time()
         self._elapsed_before = 0.0  # training seconds of earlier sessions (resume)
@@ -328,14 +332,17 @@ class Run:
         self._write_info()
 
     # ----- controls (any thread) ---------------------------------------------------------------
-    def start(self) -> Run:
-        from genlab.runs.registry import REGISTRY
-
-        REGISTRY.submit(self)
+    def start(self, registry: RunRegistry | None = None) -> Run:
+        """Queue the run in `registry` (default: the process's REGISTRY), which launches it when
+        one of its slots is free."""
+        self._registry = registry or REGISTRY
+        self._registry.submit(self)
         return self
 
-    def _launch(self) -> None:
-        """Called by the registry: start the worker thread."""
+    def launch(self, on_end: Callable[[Run], None] | None = None) -> None:
+        """Start the worker thread (the registry calls this when a slot is free); `on_end(self)`
+        is called once the run has ended, on every path out."""
+        self._on_end = on_end or (lambda run: None)
         self.thread = threading.Thread(target=self._work, name=f"genlab-{self.id}", daemon=True)
         self.thread.start()
 
@@ -397,12 +404,10 @@ class Run:
             return self._view
 
     def stop(self) -> None:
-        from genlab.runs.registry import REGISTRY
-
         with self._lock:
             self._stop = True
             self._resume_cond.notify_all()
-        if REGISTRY.cancel_queued(self):
+        if self._registry.cancel_queued(self):
             self._set_status("stopped")
             self._ended.set()
 
@@ -530,14 +535,12 @@ class Run:
             tb = traceback.format_exc(limit=3)
             self._fail(f"{type(e).__name__}: {e}\n{tb}")
         finally:
-            from genlab.runs.registry import REGISTRY
-
             if self._evals is not None:  # on every path out, failures included
                 self._evals.close()
             self._tracking.on_end({**self.info(), "dir": str(self.dir.path)})
             self._write_info()  # with where the sinks wrote and what failed
             self._ended.set()
-            REGISTRY.finished(self)
+            self._on_end(self)
 
     def _fail(self, message: str) -> None:
         self._set_status("failed", error=message)

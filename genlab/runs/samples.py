@@ -9,8 +9,8 @@ import torch
 
 from genlab.data import Dataset
 from genlab.data.text import decode
+from genlab.figures.png import image_grid_png
 from genlab.methods import Method
-from genlab.viz import image_grid_png
 
 N_SAMPLES = {"points": 1000, "images": 64, "sequences": 16, "text": 30}
 

@@ -30,6 +30,8 @@ import torch
 from safetensors.torch import load as st_load
 from safetensors.torch import save as st_save
 
+from genlab.methods import METHODS
+
 CKPT_NAME = re.compile(r"last(-[0-9a-f]{16})?\.safetensors")  # no paths: a name only
 
 LIVE_STATES = ("queued", "running", "paused")
@@ -125,7 +127,6 @@ class RunDir:
         ]
         if missing:
             raise ValueError(f"{self.run_json} is missing {', '.join(missing)}")
-        from genlab.methods import METHODS
 
         cls = METHODS.get(info["method"])
         if cls is not None and cls.legacy_values and isinstance(info["method_config"], dict):

@@ -23,8 +23,10 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from genlab.data import load_dataset
+from genlab.figures.png import snapshot_png
+from genlab.runs.card import CARD_STATES, write_model_card
 from genlab.runs.store import RunDir, genlab_home
-from genlab.viz import snapshot_png
 
 TENSORBOARD_HINT = "pip install tensorboard"
 MLFLOW_HINT = "pip install -r requirements-mlflow.txt"
@@ -274,7 +276,6 @@ class ModelCardSink:
     def on_end(self, info: dict[str, Any]) -> None:
         # imported when a run ends: the card reads the metric catalogue, which the loop's
         # import of genlab.runs does not need
-        from genlab.runs.card import CARD_STATES, write_model_card
 
         if info.get("status") in CARD_STATES:
             self.path = write_model_card(self.run_dir, info)
@@ -401,8 +402,6 @@ def export_tensorboard(run_dir: Path | str, out: Path | str | None = None, force
         p.unlink()
     kind = (info.get("spec") or {}).get("kind", "")
     try:
-        from genlab.data import load_dataset
-
         data = load_dataset(info["dataset"], info.get("data_file"), info.get("data_options"))
     except (ValueError, OSError):  # a deleted upload: the snapshots are drawn alone
         data = None

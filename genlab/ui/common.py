@@ -19,9 +19,19 @@ from genlab import params
 from genlab.data import DATASETS, Dataset, load_dataset
 from genlab.limits import Limits
 from genlab.methods import METHODS
-from genlab.runs import ENDED, REGISTRY, Run, RunDir, RunSnapshot, RunStore, genlab_home
+from genlab.runs import (
+    ENDED,
+    REGISTRY,
+    Run,
+    RunDir,
+    RunSnapshot,
+    RunStore,
+    genlab_home,
+    resolve_device,
+)
 from genlab.runs.history import MetricHistory
-from genlab.runs.run import SampleSnapshot
+from genlab.runs.registry import mark_interrupted
+from genlab.runs.run import SampleSnapshot, scaled_lrs
 from genlab.ui import explain
 
 # The pages, by the url_path that st.navigation gives them (app.py declares them).
@@ -38,7 +48,6 @@ SIDEBAR_EVERY_S = 2.0
 # ----- start-up --------------------------------------------------------------------------------
 @st.cache_resource(show_spinner=False)
 def _mark_interrupted_once(home: str) -> list[str]:
-    from genlab.runs.registry import mark_interrupted
 
     return mark_interrupted(RunStore(home))
 
@@ -52,8 +61,6 @@ def startup() -> None:
 @st.cache_resource(show_spinner=False)
 def device_label() -> str:
     import torch
-
-    from genlab.runs import resolve_device
 
     dev = resolve_device("auto")
     if dev.type == "cuda":
@@ -161,7 +168,7 @@ def _live_runs() -> None:
 
 # ----- what a visitor may see ------------------------------------------------------------------
 # An absolute path (two components or more) inside a message; uploads are saved as
-# "<16 hex digits of the content's hash>-<the user's file name>" (forms.save_upload).
+# "<16 hex digits of the content's hash>-<the user's file name>" (own_data.save_upload).
 _PATH = re.compile(r"(?<![\w.~])(?:/[^\s/'\"`:,;()\[\]]+){2,}")
 _UPLOAD_NAME = re.compile(r"^[0-9a-f]{16}-(.+)$")
 _UPLOAD_PREFIX = re.compile(r"\b[0-9a-f]{16}-(?=\S)")
@@ -315,7 +322,6 @@ def resume_run(run_id: str, steps: int | None = None, lr_scale: float | None = N
     """Continue a saved run from its last checkpoint, in the same folder (ValueError if it
     cannot); with `lr_scale`, every learning rate (lr, lr_g, lr_d) times that factor. The run id
     is one the server listed; RunStore.run_dir refuses anything that is not a plain run name."""
-    from genlab.runs.run import scaled_lrs
 
     store = RunStore()
     d = store.run_dir(run_id)

@@ -2,7 +2,7 @@
 samples side by side, and one action that starts the same setup for several methods.
 
 Also the sample viewer the Runs page reuses (`show_sample`). Streamlit only here; the data comes
-from `genlab.compare` (headless).
+from `genlab.runs.catalogue` (headless).
 """
 
 from __future__ import annotations
@@ -11,10 +11,15 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from genlab import compare, viz
+from genlab.data import DATASETS, load_dataset
+from genlab.figures import plots
+from genlab.methods import METHODS
+from genlab.metrics import metric_info
+from genlab.runs import catalogue
 from genlab.runs.run import SampleSnapshot
 from genlab.runs.store import RunStore
 from genlab.ui import common
+from genlab.ui import sweep as sweep_ui
 
 LIVE_REFRESH_S = 2.0
 MAX_COLUMNS = 4  # samples side by side: more runs wrap onto further rows
@@ -32,9 +37,8 @@ def live_link(run_id: str, label: str = "Open live view", key: str | None = None
         st.markdown(f"[{label}](./live?run={run_id})")
 
 
-def real_data(row: compare.RunRow):
+def real_data(row: catalogue.RunRow):
     """The run's dataset (for the grey real-data overlay), or None when it cannot be loaded."""
-    from genlab.data import load_dataset
 
     try:
         info = row.info
@@ -44,7 +48,7 @@ def real_data(row: compare.RunRow):
 
 
 def show_sample(
-    sample: SampleSnapshot | None, row: compare.RunRow, *, height: int = 300, max_text: int = 30
+    sample: SampleSnapshot | None, row: catalogue.RunRow, *, height: int = 300, max_text: int = 30
 ) -> None:
     """The latest sample snapshot of a run, whatever its kind."""
     if sample is None:
@@ -64,17 +68,16 @@ def show_sample(
         labels = arr[:, 2].astype(int) if arr.ndim == 2 and arr.shape[1] == 3 else None
         real = None if data is None else data.x_val[:1000].numpy()
         names = data.spec.class_names if data is not None else ()
-        fig = viz.points_vs_real_figure(arr[:, :2], real, labels, names, height=height)
+        fig = plots.points_vs_real_figure(arr[:, :2], real, labels, names, height=height)
     else:
         real = None if data is None else data.x_val[:4].numpy()
-        fig = viz.series_overlay_figure(arr[:8], real, height=height)
+        fig = plots.series_overlay_figure(arr[:8], real, height=height)
     st.plotly_chart(fig, key=f"sample-{row.id}-{sample.step}")
     st.caption(f"step {sample.step}")
 
 
 # ----- starting several methods at once -----------------------------------------------------
 def _builtin_datasets() -> list[str]:
-    from genlab.data import DATASETS
 
     return [n for n, info in DATASETS.items() if not info.upload]
 
@@ -84,7 +87,7 @@ def _start_all() -> None:
     if not common.require_control("starting runs"):
         return
     s = st.session_state
-    runs, errors = compare.start_many(
+    runs, errors = catalogue.start_many(
         s.cmp_start_dataset,
         list(s.cmp_start_methods),
         int(s.cmp_start_steps),
@@ -96,8 +99,6 @@ def _start_all() -> None:
 
 
 def start_panel(expanded: bool) -> None:
-    from genlab.data import DATASETS
-    from genlab.methods import METHODS
 
     box = st.expander(
         "Start several methods on one dataset",
@@ -124,7 +125,7 @@ def start_panel(expanded: bool) -> None:
             format_func=lambda n: f"{n} ({DATASETS[n].kind})",
         )
         with st.spinner(f"Loading {ds}…"):
-            methods = compare.compatible_methods(ds)
+            methods = catalogue.compatible_methods(ds)
         fresh = "cmp_start_methods" not in st.session_state
         if fresh or st.session_state.get("cmp_start_for") != ds:  # new dataset: all its methods
             st.session_state.cmp_start_for = ds
@@ -158,17 +159,17 @@ def start_panel(expanded: bool) -> None:
 
 # ----- the comparison -----------------------------------------------------------------------
 def _curves(
-    rows: list[compare.RunRow], labels: dict[str, str], key: str, by_time: bool, log_y: bool
+    rows: list[catalogue.RunRow], labels: dict[str, str], key: str, by_time: bool, log_y: bool
 ) -> None:
     curves = []
     for r in rows:
-        steps, ts, vs = compare.series(r, key)
+        steps, ts, vs = catalogue.series(r, key)
         if vs:
             curves.append((labels[r.id], ts if by_time else steps, vs))
     if not curves:
         st.info(f"None of the selected runs has logged `{key}` yet.")
         return
-    fig = viz.compare_curves_figure(
+    fig = plots.compare_curves_figure(
         curves, key, "wall-clock seconds" if by_time else "step", log_y=log_y
     )
     st.plotly_chart(fig, key="cmp_chart")
@@ -177,12 +178,12 @@ def _curves(
 def _cell(v) -> str:
     """A metric's table cell: 4 significant digits, a dash where the run has no value."""
     if v is None or (isinstance(v, float) and not np.isfinite(v)):
-        return compare.MISSING
+        return catalogue.MISSING
     return f"{v:.4g}"
 
 
-def _metrics_table(rows: list[compare.RunRow], labels: dict[str, str]) -> None:
-    table = pd.DataFrame(compare.metrics_table(rows, labels))
+def _metrics_table(rows: list[catalogue.RunRow], labels: dict[str, str]) -> None:
+    table = pd.DataFrame(catalogue.metrics_table(rows, labels))
     for c in table.columns:
         if "/" in c:  # metric columns (as text: a missing value shows as a dash, not "None")
             table[c] = [_cell(v) for v in table[c]]
@@ -196,17 +197,15 @@ def _metrics_table(rows: list[compare.RunRow], labels: dict[str, str]) -> None:
 def metric_help(key: str) -> str | None:
     """One line on a quality metric, from `genlab.metrics.metric_info` when it knows the key."""
     try:
-        from genlab.metrics import metric_info
-
         label, better, help_ = metric_info(key)
     except Exception:  # metric unknown to the catalogue: the key alone is shown
         return None
     return f"**{key}**: {label} ({better} is better). {help_}"
 
 
-def config_diff_view(rows: list[compare.RunRow], labels: dict[str, str]) -> None:
+def config_diff_view(rows: list[catalogue.RunRow], labels: dict[str, str]) -> None:
     """The settings that differ between the selected runs, one row per setting."""
-    diff = compare.config_diff(rows)
+    diff = catalogue.config_diff(rows)
     with st.expander(f"Settings that differ ({len(diff)})", icon=":material/difference:"):
         if len(rows) < 2:
             st.caption("Pick two or more runs to see what differs between them.")
@@ -215,7 +214,7 @@ def config_diff_view(rows: list[compare.RunRow], labels: dict[str, str]) -> None
         else:
             table = pd.DataFrame(
                 {
-                    labels[r.id]: [compare.fmt_value(v[i]) for v in diff.values()]
+                    labels[r.id]: [catalogue.fmt_value(v[i]) for v in diff.values()]
                     for i, r in enumerate(rows)
                 },
                 index=list(diff),
@@ -223,7 +222,7 @@ def config_diff_view(rows: list[compare.RunRow], labels: dict[str, str]) -> None
             st.dataframe(table, key="cmp_diff")
 
 
-def _samples(rows: list[compare.RunRow], labels: dict[str, str]) -> None:
+def _samples(rows: list[catalogue.RunRow], labels: dict[str, str]) -> None:
     for i in range(0, len(rows), MAX_COLUMNS):
         chunk = rows[i : i + MAX_COLUMNS]
         cols = st.columns(min(len(rows), MAX_COLUMNS))
@@ -233,18 +232,18 @@ def _samples(rows: list[compare.RunRow], labels: dict[str, str]) -> None:
                     f"**{labels[r.id]}**  \n<small>{r.method} · {r.dataset} · {r.status}</small>",
                     unsafe_allow_html=True,
                 )
-                show_sample(compare.latest_sample(r), r, height=260, max_text=15)
+                show_sample(catalogue.latest_sample(r), r, height=260, max_text=15)
 
 
 def _comparison(ids: list[str]) -> None:
     """Everything that changes while the runs train: the metric picker (keys appear as runs log
     them), the curves, the table and the samples."""
-    rows_all = compare.collect_runs(RunStore())
-    rows = [r for r in (compare.find(rows_all, i) for i in ids) if r is not None]
+    rows_all = catalogue.collect_runs(RunStore())
+    rows = [r for r in (catalogue.find(rows_all, i) for i in ids) if r is not None]
     live = any(r.live for r in rows)
     if live != st.session_state.get("cmp_ticking", False):
         st.rerun()  # the last live run ended (or one started): redraw, refreshing only if live
-    keys = compare.metric_keys(rows)
+    keys = catalogue.metric_keys(rows)
     if not keys:
         st.info(
             "The selected runs have not logged any metric yet"
@@ -252,7 +251,7 @@ def _comparison(ids: list[str]) -> None:
         )
         return
     if st.session_state.get("cmp_key") not in keys:
-        st.session_state.cmp_key = compare.default_metric(rows, keys)
+        st.session_state.cmp_key = catalogue.default_metric(rows, keys)
     c1, c2, c3 = st.columns([3, 2, 1], vertical_alignment="bottom")
     key = c1.selectbox("Metric", keys, key="cmp_key")
     x = c2.segmented_control(
@@ -263,7 +262,7 @@ def _comparison(ids: list[str]) -> None:
         format_func=lambda v: {"step": "step", "time": "wall-clock"}[v],
     )
     log_y = c3.toggle("log y", key="cmp_log")
-    labels = compare.diff_labels(rows)  # each run by what differs between the selected ones
+    labels = catalogue.diff_labels(rows)  # each run by what differs between the selected ones
     config_diff_view(rows, labels)
     _curves(rows, labels, key, x == "time", log_y)
     st.subheader("Metrics")
@@ -274,19 +273,18 @@ def _comparison(ids: list[str]) -> None:
 
 def render() -> None:
     st.title("Compare runs")
-    rows = [r for r in compare.collect_runs(RunStore()) if not r.corrupt]
+    rows = [r for r in catalogue.collect_runs(RunStore()) if not r.corrupt]
     start_panel(expanded=not rows)
-    from genlab.ui import sweep as sweep_ui
 
     sweep_ui.section()
-    rows = [r for r in compare.collect_runs(RunStore()) if not r.corrupt]
+    rows = [r for r in catalogue.collect_runs(RunStore()) if not r.corrupt]
     if not rows:
         st.info("No runs yet: start some above, or on the Train page.")
         return
     ids = [r.id for r in rows]
     labels = {r.id: r.label for r in rows}
     if "cmp_sel" not in st.session_state:
-        st.session_state.cmp_sel = compare.default_selection(rows)
+        st.session_state.cmp_sel = catalogue.default_selection(rows)
     st.session_state.cmp_sel = [i for i in st.session_state.cmp_sel if i in ids]
     sel = st.multiselect(
         "Runs",
@@ -295,9 +293,9 @@ def render() -> None:
         format_func=lambda i: labels[i],
         placeholder="Pick runs to compare",
     )
-    chosen = [compare.find(rows, i) for i in sel]
+    chosen = [catalogue.find(rows, i) for i in sel]
     if not chosen:
-        st.info("Pick one or more runs to compare.")
+        st.info("Pick one or more runs to catalogue.")
         return
     datasets = {r.dataset for r in chosen}
     if len(datasets) > 1:

@@ -8,23 +8,22 @@ presets a form and the page keeps the URL in sync: a link reproduces a setup.
 
 from __future__ import annotations
 
-import hashlib
 import math
-import re
-import tempfile
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
 import streamlit as st
 
-from genlab import params, viz
+from genlab import params
 from genlab.data import DATASETS, Dataset
 from genlab.data.base import DataSpec
+from genlab.data.text import decode
+from genlab.figures import plots, png
 from genlab.methods import METHODS
 from genlab.runs import Run
 from genlab.runs.build import default_choices, method_config, train_config
+from genlab.runs.ray_exec import EXECUTORS, INSTALL_HINT, RayRun, ray_address, ray_available
 from genlab.runs.store import NAME_MAX, clean_name
 from genlab.ui import common, explain, own_data
 
@@ -32,7 +31,6 @@ VALUES = "genlab.form.values"  # widget key -> last value, survives pages that d
 QP_LAST = "genlab.form.qp"  # the query string this page last wrote (or applied)
 DEFAULT_DATA, DEFAULT_METHOD = "ring8", "gan"
 RESERVED = ("method", "data", explain.QUERY, own_data.LINK_QUERY)
-UPLOAD_DIR = "genlab-uploads"
 
 
 # ----- one widget per Param --------------------------------------------------------------------
@@ -299,24 +297,12 @@ def share_link(qp: dict[str, str]) -> None:
 
 
 # ----- datasets --------------------------------------------------------------------------------
-def save_upload(name: str, data: bytes) -> str:
-    """The uploaded bytes as a file under the system temp folder (never the repo); the name
-    carries a hash of the content, so a re-upload reuses the same file."""
-    folder = Path(tempfile.gettempdir()) / UPLOAD_DIR
-    folder.mkdir(parents=True, exist_ok=True)
-    safe = re.sub(r"[^A-Za-z0-9._-]", "_", Path(name).name)[-80:] or "upload"
-    path = folder / f"{hashlib.sha256(data).hexdigest()[:16]}-{safe}"
-    if not path.exists():
-        tmp = path.with_name(path.name + ".part")
-        tmp.write_bytes(data)
-        tmp.replace(path)
-    return str(path)
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
 def _image_preview(name: str, data_file: str | None, options: tuple) -> bytes:
     ds = common.load_data(name, data_file, dict(options))
-    return viz.image_grid_png(ds.x_train[:48], nrow=12)
+    return png.image_grid_png(ds.x_train[:48], nrow=12)
 
 
 def dataset_summary(ds: Dataset) -> str:
@@ -353,18 +339,16 @@ def dataset_preview(ds: Dataset, data_file: str | None, options: dict[str, Any])
     elif s.kind == "points":
         x = ds.x_train[:2000].numpy()
         y = None if ds.y_train is None else ds.y_train[:2000].numpy()
-        fig = viz.live_points_figure(
+        fig = plots.live_points_figure(
             None, x, s.class_names, real_labels=y, uirevision=f"preview-{s.name}", height=340
         )
         st.plotly_chart(fig, key="preview.points", config={"displaylogo": False})
     elif s.kind == "sequences":
-        fig = viz.live_series_figure(
+        fig = plots.live_series_figure(
             None, ds.x_train[:8].numpy(), n_show=8, uirevision=f"preview-{s.name}", height=300
         )
         st.plotly_chart(fig, key="preview.series", config={"displaylogo": False})
     elif s.kind == "text":
-        from genlab.data.text import decode
-
         lines = [decode(row[1:], s.vocab) for row in ds.x_train[:12]]
         st.code("\n".join(lines), language=None)
 
@@ -429,7 +413,7 @@ def dataset_section() -> tuple[str, str | None, dict[str, Any], Dataset | None]:
         if up is None:
             st.info("Upload a file to preview it and train on it.")
             return name, None, options, None
-        data_file = save_upload(up.name, up.getvalue())
+        data_file = own_data.save_upload(up.name, up.getvalue())
     try:
         ds = common.load_data(name, data_file, options)
     except ValueError as e:
@@ -528,7 +512,6 @@ EXECUTOR_KEY = "genlab.executor"
 def executor_select() -> str:
     """Where the run trains: here (local threads) or on Ray (GENLAB_RAY_ADDRESS); Ray is offered
     only when it is installed."""
-    from genlab.runs.ray_exec import EXECUTORS, INSTALL_HINT, ray_address, ray_available
 
     ok = ray_available()
     if not ok:
@@ -616,8 +599,6 @@ def start_run(setup: Setup, name: str = "") -> Run:
     name = clean_name(name)
     cls = Run
     if st.session_state.get(EXECUTOR_KEY, "local") == "ray":
-        from genlab.runs.ray_exec import RayRun
-
         cls = RayRun
     run = cls(
         setup.method,

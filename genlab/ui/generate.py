@@ -1,6 +1,6 @@
 """The Generate page: load any saved run (ended or live) on the CPU and sample from it: seeded
 grids, class-by-class grids, latent interpolation, 2D latent maps, text with temperature / top-k /
-prefix, and a download of whatever was generated. The logic is in `genlab.generate` (headless).
+prefix, and a download of whatever was generated. The logic is in `genlab.runs.sampling` (headless).
 """
 
 from __future__ import annotations
@@ -9,7 +9,8 @@ import numpy as np
 import streamlit as st
 import torch
 
-from genlab import compare, generate, viz
+from genlab.figures import plots, png
+from genlab.runs import catalogue, sampling
 from genlab.runs.store import RunStore
 from genlab.ui import common
 
@@ -19,9 +20,9 @@ DISPLAY_CELL = 48  # small images (8x8 digits, 28x28 MNIST) are upscaled to at l
 
 
 @st.cache_resource(max_entries=4, show_spinner="Loading the model from its checkpoint…")
-def load(run_dir: str, stamp: int) -> generate.Loaded:
+def load(run_dir: str, stamp: int) -> sampling.Loaded:
     """One rebuilt model per (run folder, checkpoint time): a new checkpoint loads afresh."""
-    return generate.load_run(run_dir)
+    return sampling.load_run(run_dir)
 
 
 def _download(label: str, data: bytes | str, name: str, mime: str, key: str) -> None:
@@ -37,13 +38,13 @@ def _download(label: str, data: bytes | str, name: str, mime: str, key: str) -> 
 
 
 def _show_images(x: torch.Tensor, nrow: int, name: str, key: str, caption: str = "") -> None:
-    png = viz.png_bytes(viz.image_grid(x, nrow=nrow, min_cell=DISPLAY_CELL))
-    st.image(png, caption=caption or None)
-    _download("PNG", png, f"{name}.png", "image/png", key)
+    grid = png.png_bytes(png.image_grid(x, nrow=nrow, min_cell=DISPLAY_CELL))
+    st.image(grid, caption=caption or None)
+    _download("PNG", grid, f"{name}.png", "image/png", key)
 
 
 def _show_points(
-    lo: generate.Loaded,
+    lo: sampling.Loaded,
     x: torch.Tensor,
     name: str,
     key: str,
@@ -53,25 +54,25 @@ def _show_points(
 ) -> None:
     arr = x.detach().float().cpu().numpy()
     show_real = st.toggle("Show real data", value=True, key=f"{key}_real")
-    real = generate.real_points(lo.data) if show_real else None
+    real = sampling.real_points(lo.data) if show_real else None
     lab = None if labels is None else labels.cpu().numpy()
-    fig = viz.points_vs_real_figure(
+    fig = plots.points_vs_real_figure(
         arr, real, lab, lo.spec.class_names, color=color, color_title=color_title
     )
     st.plotly_chart(fig, key=f"{key}_fig")
-    _download("CSV", compare.points_csv(arr, lab), f"{name}.csv", "text/csv", key)
+    _download("CSV", catalogue.points_csv(arr, lab), f"{name}.csv", "text/csv", key)
 
 
-def _show_sequences(lo: generate.Loaded, x: torch.Tensor, name: str, key: str) -> None:
+def _show_sequences(lo: sampling.Loaded, x: torch.Tensor, name: str, key: str) -> None:
     arr = x.detach().float().cpu().numpy()
     show_real = st.toggle("Show real series", value=False, key=f"{key}_real")
-    real = generate.real_sequences(lo.data, 4) if show_real else None
-    st.plotly_chart(viz.series_overlay_figure(arr, real), key=f"{key}_fig")
-    _download("CSV", compare.sequences_csv(arr), f"{name}.csv", "text/csv", key)
+    real = sampling.real_sequences(lo.data, 4) if show_real else None
+    st.plotly_chart(plots.series_overlay_figure(arr, real), key=f"{key}_fig")
+    _download("CSV", catalogue.sequences_csv(arr), f"{name}.csv", "text/csv", key)
 
 
 def _show(
-    lo: generate.Loaded,
+    lo: sampling.Loaded,
     x: torch.Tensor,
     name: str,
     key: str,
@@ -81,21 +82,21 @@ def _show(
 ) -> None:
     kind = lo.spec.kind
     if kind == "images":
-        _show_images(x, nrow or generate.grid_rows(len(x)), name, key)
+        _show_images(x, nrow or sampling.grid_rows(len(x)), name, key)
     elif kind == "points":
         _show_points(lo, x, name, key, labels=labels)
     elif kind == "sequences":
         _show_sequences(lo, x, name, key)
     else:
-        lines = generate.to_text(lo.method, x)
+        lines = sampling.to_text(lo.method, x)
         st.code("\n".join(lines) or "(nothing)", language=None)
         _download("TXT", "\n".join(lines) + "\n", f"{name}.txt", "text/plain", key)
 
 
 # ----- tabs ---------------------------------------------------------------------------------
-def _samples_tab(lo: generate.Loaded, rid: str) -> None:
+def _samples_tab(lo: sampling.Loaded, rid: str) -> None:
     m, kind = lo.method, lo.spec.kind
-    opts = generate.sample_options(m)
+    opts = sampling.sample_options(m)
     c = st.columns(4)
     n = c[0].number_input("How many", 1, MAX_N[kind], DEFAULT_N[kind], key="gen_n")
     seed = c[1].number_input("Seed", 0, 2**31 - 1, 0, key="gen_seed")
@@ -140,7 +141,7 @@ def _samples_tab(lo: generate.Loaded, rid: str) -> None:
         if choice != "all":
             y = torch.full((int(n),), int(choice), dtype=torch.long)
     try:
-        x = generate.sample(m, int(n), int(seed), y, **kw)
+        x = sampling.sample(m, int(n), int(seed), y, **kw)
     except ValueError as e:  # e.g. a prefix character outside the vocabulary
         st.error(common.public_text(str(e)))
         return
@@ -148,17 +149,17 @@ def _samples_tab(lo: generate.Loaded, rid: str) -> None:
     _show(lo, x, f"{rid}-samples-seed{seed}", "gen_dl_samples", labels=labels)
 
 
-def _class_tab(lo: generate.Loaded, rid: str) -> None:
+def _class_tab(lo: sampling.Loaded, rid: str) -> None:
     c1, c2 = st.columns(2)
     per = c1.number_input("Per class", 1, 32, 10, key="gen_per")
     seed = c2.number_input("Seed", 0, 2**31 - 1, 0, key="gen_cseed")
-    x, nrow = generate.class_grid(lo.method, int(per), int(seed))
+    x, nrow = sampling.class_grid(lo.method, int(per), int(seed))
     names = lo.spec.class_names or tuple(str(i) for i in range(lo.spec.n_classes))
     st.caption("One row per class, top to bottom: " + ", ".join(names))
     _show_images(x, nrow, f"{rid}-classes-seed{seed}", "gen_dl_classes")
 
 
-def _interp_tab(lo: generate.Loaded, rid: str) -> None:
+def _interp_tab(lo: sampling.Loaded, rid: str) -> None:
     m = lo.method
     c = st.columns(4)
     a = c[0].number_input("Seed A", 0, 2**31 - 1, 0, key="gen_ia")
@@ -176,7 +177,7 @@ def _interp_tab(lo: generate.Loaded, rid: str) -> None:
         y = st.selectbox(
             "Class", list(range(lo.spec.n_classes)), key="gen_icls", format_func=lambda i: names[i]
         )
-    x = generate.interpolate(m, int(a), int(b), int(k), y=y, path=path)
+    x = sampling.interpolate(m, int(a), int(b), int(k), y=y, path=path)
     st.caption(f"z(seed {a}) → z(seed {b}) in {k} steps, decoded by the model")
     name = f"{rid}-interp-{a}-{b}"
     kind = lo.spec.kind
@@ -189,7 +190,7 @@ def _interp_tab(lo: generate.Loaded, rid: str) -> None:
         _show(lo, x, name, "gen_dl_interp")
 
 
-def _map_tab(lo: generate.Loaded, rid: str) -> None:
+def _map_tab(lo: sampling.Loaded, rid: str) -> None:
     m = lo.method
     c1, c2, c3 = st.columns(3)
     n = c1.number_input("Grid side", 3, 30, 15, key="gen_mn")
@@ -200,7 +201,7 @@ def _map_tab(lo: generate.Loaded, rid: str) -> None:
         y = c3.selectbox(
             "Class", list(range(lo.spec.n_classes)), key="gen_mcls", format_func=lambda i: names[i]
         )
-    z, x = generate.latent_map(m, int(n), float(lim), y=y)
+    z, x = sampling.latent_map(m, int(n), float(lim), y=y)
     name = f"{rid}-latent-map"
     if lo.spec.kind == "images":
         st.caption(
@@ -220,7 +221,7 @@ def _map_tab(lo: generate.Loaded, rid: str) -> None:
 # ----- the page -----------------------------------------------------------------------------
 def render() -> None:
     st.title("Generate")
-    rows = [r for r in compare.collect_runs(RunStore()) if r.has_checkpoint]
+    rows = [r for r in catalogue.collect_runs(RunStore()) if r.has_checkpoint]
     if not rows:
         st.info(
             "No saved run with a checkpoint yet. Train one on the Train page; a checkpoint "
@@ -240,9 +241,9 @@ def render() -> None:
         help="Any saved run with a checkpoint, ended or live",
     )
     st.query_params["run"] = rid  # the URL names the run: shareable, and kept on reload
-    row = compare.find(rows, rid)
+    row = catalogue.find(rows, rid)
     try:
-        lo = load(str(row.dir), generate.checkpoint_stamp(row.dir))
+        lo = load(str(row.dir), sampling.checkpoint_stamp(row.dir))
     except (ValueError, OSError) as e:
         st.error(f"Cannot load {rid}: {common.public_text(str(e))}")
         return
@@ -255,7 +256,7 @@ def render() -> None:
     tabs = ["Samples"]
     if m.conditional and lo.spec.kind == "images":
         tabs.append("Class by class")
-    dim = generate.latent_dim(m)
+    dim = sampling.latent_dim(m)
     if dim is not None:
         tabs.append("Interpolate")
     if dim == 2:

@@ -1,6 +1,6 @@
 """The "Inside the model" views of diffusion / flow models (a method whose `inside` lists
-"process") and of attention models ("attention"), computed by genlab.inspect_flows on the CPU
-copy of the model that genlab.inspect_kinds.VIEWS keeps (never the training thread's module).
+"process") and of attention models ("attention"), computed by genlab.views.flows on the CPU
+copy of the model that genlab.views.kinds.VIEWS keeps (never the training thread's module).
 
 2D points get their own canvas (`panel_points`, in place of the GAN canvas); the image and text
 views join the view choice of genlab.ui.inside_kinds (registered in its VIEW_FUNCS below).
@@ -13,11 +13,13 @@ from typing import Any
 import streamlit as st
 import torch
 
-from genlab import inspect_flows, inspect_kinds, viz_flows
 from genlab.data import Dataset
-from genlab.inspect_kinds import VIEWS
+from genlab.figures import flows as viz_flows
 from genlab.ui import common, explain, inside_kinds
 from genlab.ui.livechart import live_chart
+from genlab.views import flows as inspect_flows
+from genlab.views import kinds as inspect_kinds
+from genlab.views.kinds import VIEWS
 
 SLOW_EVERY_S = 5.0  # a view costs a full sampling run: refresh it slower than the curves
 N_REAL = 600

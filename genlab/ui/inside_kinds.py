@@ -1,6 +1,6 @@
 """The "Inside the model" section for images, sequences and text (issue #6).
 
-Everything is computed by genlab.inspect_kinds on a CPU copy of the run's model (never the
+Everything is computed by genlab.views.kinds on a CPU copy of the run's model (never the
 training thread's module): the copy is refreshed in a slow fragment while the run trains, and a
 view is recomputed only when a new copy (a new step) or a view setting arrived.
 """
@@ -13,11 +13,13 @@ from typing import Any
 import streamlit as st
 import torch
 
-from genlab import generate, inspect_kinds, viz
 from genlab.data import Dataset
-from genlab.inspect_kinds import VIEWS
+from genlab.figures import plots
+from genlab.runs import sampling
 from genlab.ui import common, explain
 from genlab.ui.livechart import live_chart
+from genlab.views import kinds as inspect_kinds
+from genlab.views.kinds import VIEWS
 
 SLOW_EVERY_S = 5.0  # the views cost a few forward passes: refresh them slower than the curves
 CACHE_KEY = "genlab.inside.cache"
@@ -138,7 +140,7 @@ def view_interp(m, data: Dataset, version: tuple, caps: set[str]) -> None:
         y = _class_choice(m, "inside.interp.y")
 
     def build():
-        x = generate.interpolate(m, int(a), int(b), int(k), y)
+        x = sampling.interpolate(m, int(a), int(b), int(k), y)
         labels = None if y is None else torch.full((len(x),), int(y), dtype=torch.long)
         cap, col = _critic_captions(m, data, x, labels, version, caps)
         return inspect_kinds.captioned_grid_png(x, int(k), cap, col, cell=_cell())
@@ -151,7 +153,7 @@ def view_interp(m, data: Dataset, version: tuple, caps: set[str]) -> None:
 
 def view_traverse(m, data: Dataset, version: tuple, caps: set[str]) -> None:
     explain.note("images.traversal")
-    d = generate.latent_dim(m) or 1
+    d = sampling.latent_dim(m) or 1
     c = st.columns(4)
     n_dims = c[0].slider("Dimensions", 1, min(10, d), min(5, d), key="inside.trav.n")
     seed = c[1].number_input("Seed", 0, 10_000, SEED_A, key="inside.trav.seed")
@@ -182,7 +184,7 @@ def view_classes(m, data: Dataset, version: tuple, caps: set[str]) -> None:
     per = st.slider("Per class", 4, 12, 8, key="inside.classes.n")
 
     def build():
-        x, per_row = generate.class_grid(m, int(per), SEED_A)
+        x, per_row = sampling.class_grid(m, int(per), SEED_A)
         y = torch.arange(max(1, m.spec.n_classes)).repeat_interleave(per_row)
         cap, col = _critic_captions(m, data, x, y, version, caps)
         names = list(m.spec.class_names) or [str(k) for k in range(m.spec.n_classes)]
@@ -259,7 +261,7 @@ def view_recon_series(m, data: Dataset, version: tuple, caps: set[str]) -> None:
 
     def build():
         x, r = inspect_kinds.reconstructions(m, data, 4)
-        return viz.live_series_figure(
+        return plots.live_series_figure(
             r.cpu().numpy(), x.cpu().numpy(), n_show=4, uirevision="inside-recon", height=height
         )
 

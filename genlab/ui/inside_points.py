@@ -4,7 +4,7 @@ VAE's latent plane, as layers the user toggles, redrawn as the run trains.
 Thread safety: the worker trains the live module; this page never touches it. A live run hands
 out a copy of its weights (`Run.view_state`, taken by the worker between steps, at each pause
 and at the end); a run read from disk, or one that ended without a copy, is rebuilt from its last
-checkpoint. The views of one copy are computed once per process (`live.shared`, keyed on the
+checkpoint. The views of one copy are computed once per process (`refresh.shared`, keyed on the
 copy's version) and the canvas is redrawn only when a new copy arrived or a toggle changed.
 """
 
@@ -16,13 +16,13 @@ from typing import Any
 
 import streamlit as st
 
-from genlab import inspect_points as ip
-from genlab import viz_inside
-from genlab.generate import checkpoint_stamp, load_run
-from genlab.methods import Method
+from genlab.figures import inside as viz_inside
+from genlab.methods import METHODS, Method
 from genlab.runs import Run
-from genlab.ui import common, explain, live
+from genlab.runs.sampling import checkpoint_stamp, load_run
+from genlab.ui import common, explain, refresh
 from genlab.ui.livechart import live_chart
+from genlab.views import points as ip
 
 VIEW_EVERY_S = 1.0
 FIRST_VIEW_WAIT_S = 1.0  # a new run hands out its first weights after one step
@@ -46,7 +46,7 @@ LEGEND = {
 def panel(run: Any, every: float | None) -> None:
     """The canvas and its toggles, below the curves and samples of `live.live_view`."""
     st.markdown("#### Inside the model")
-    live._fragment(_body, None if every is None else VIEW_EVERY_S)(run, every)
+    refresh.fragment(_body, None if every is None else VIEW_EVERY_S)(run, every)
 
 
 def view_source(run: Any) -> tuple[tuple, Callable[[], tuple[Method, int]]] | None:
@@ -77,7 +77,7 @@ def view_source(run: Any) -> tuple[tuple, Callable[[], tuple[Method, int]]] | No
 
 def compute_view(run: Any, cls: int | None, wait: bool = True) -> tuple[tuple, ip.PlaneView] | None:
     """(its key, the PlaneView of the run's latest weights), computed once per process per
-    version of the weights and class; without `wait`, in the background (`live.shared_latest`):
+    version of the weights and class; without `wait`, in the background (`refresh.shared_latest`):
     the newest finished view comes back at once, possibly of older weights."""
     src = view_source(run)
     real = common.real_data(run)
@@ -91,7 +91,7 @@ def compute_view(run: Any, cls: int | None, wait: bool = True) -> tuple[tuple, i
         return ip.plane_view(m, real.x_val[:N_REAL], y, step=step, cls=cls)
 
     key = ("inside-points", *key, cls)
-    return live.shared_latest(("inside-points", run.id, cls), key, make, wait=wait)
+    return refresh.shared_latest(("inside-points", run.id, cls), key, make, wait=wait)
 
 
 def _layer_toggles(run_id: str, available: list[str], labels: dict[str, str]) -> list[str]:
@@ -126,7 +126,7 @@ def _body(run: Any, every: float | None) -> None:
     # result now), computes a new view here; a training run's page gets it in the background
     wait = every is None or run.snapshot().status == "paused"
     computed = compute_view(run, cls, wait=wait)
-    live._ended_since_page_run(every, run.snapshot().status)
+    refresh.ended_since_page_run(every, run.snapshot().status)
     if computed is None:
         st.info("Waiting for the first weights…", icon=":material/hourglass_empty:")
         return
@@ -174,7 +174,6 @@ def _body(run: Any, every: float | None) -> None:
 
 
 def _conditional(run: Any) -> bool:
-    from genlab.methods import METHODS
 
     cls = METHODS.get(run.method_name)
     return bool(cls and cls.conditional)

@@ -9,21 +9,20 @@ kept in session state between refreshes.
 
 from __future__ import annotations
 
-import logging
-import threading
 import time
-from collections import OrderedDict
 from typing import Any
 
 import numpy as np
 import streamlit as st
-import torch
 
-from genlab import params, viz
-from genlab.data import DATASETS, Dataset
+from genlab import params
+from genlab.data import DATASETS, Dataset, load_dataset
+from genlab.data.text import decode
+from genlab.figures import curves, plots
 from genlab.methods import METHODS
 from genlab.runs import ENDED, REGISTRY, Run, RunSnapshot
-from genlab.ui import common, explain, forms, inside, replay
+from genlab.runs.run import DELAYS_S
+from genlab.ui import common, explain, forms, inside, refresh, replay
 from genlab.ui.common import DiskRun
 from genlab.ui.livechart import live_chart
 
@@ -134,19 +133,8 @@ def header(run: AnyRun, snap: RunSnapshot) -> None:
     st.caption(f"Run `{snap.id}` · {where} · device {snap.device}")
 
 
-def _ended_since_page_run(every: float | None, status: str) -> None:
-    """The page polls (every is set) but the run has ended: redraw the whole page once, which
-    decides run_every=None, so polling stops."""
-    if every is not None and status in ENDED:
-        st.rerun()
-
-
-def _fragment(body, every: float | None):
-    return st.fragment(body, run_every=every)
-
-
 def status_panel(run: AnyRun, every: float | None, page_status: str) -> None:
-    _fragment(_status_body, every)(run, every, page_status)
+    refresh.fragment(_status_body, every)(run, every, page_status)
 
 
 def _status_body(run: AnyRun, every: float | None, page_status: str) -> None:
@@ -284,7 +272,6 @@ def step_controls(run: Run) -> None:
     """One step of chosen phases ("Train D only", "Train G only", "Train both", for a method
     that declares `phases`), then pause; and slow motion: a sleep after every step. The views
     refresh after each step (the worker hands them its weights when it pauses)."""
-    from genlab.runs.run import DELAYS_S
 
     phases = METHODS[run.method_name].phases
     c = st.columns([1, 1, 1, 1], vertical_alignment="bottom")
@@ -484,84 +471,9 @@ def restart_offer(run: Run) -> None:
         st.switch_page(common.PAGE_FILES["live"], query_params={"run": new.id})
 
 
-# ----- figures shared by every viewer of a run --------------------------------------------------
-_SHARED: OrderedDict[tuple, Any] = OrderedDict()
-_SHARED_LOCK = threading.Lock()
-_SHARED_MAX = 64
-
-
-def shared(key: tuple, build):
-    """A figure built once per process for `key` (run id, history version, view settings...), so
-    several tabs watching the same run do not each rebuild it. Figures are never mutated after
-    they are built: every viewer reads the same object (livechart caches its JSON by identity)."""
-    with _SHARED_LOCK:
-        if key in _SHARED:
-            _SHARED.move_to_end(key)
-            return _SHARED[key]
-    value = build()
-    with _SHARED_LOCK:
-        _SHARED[key] = value
-        while len(_SHARED) > _SHARED_MAX:
-            _SHARED.popitem(last=False)
-    return value
-
-
-_LATEST: OrderedDict[tuple, tuple[tuple, Any]] = OrderedDict()  # slot -> (key, value)
-_BUILDING: dict[tuple, float] = {}  # slot -> when its build started
-_LAST_BUILD_S: dict[tuple, tuple[float, float]] = {}  # slot -> (when it ended, how long it took)
-
-
-def shared_latest(slot: tuple, key: tuple, build, wait: bool = False) -> tuple[tuple, Any]:
-    """(key, value) of the newest value built for `slot` (one view of one run), building `key`
-    in a background thread when it is not that one: a view that takes a second to compute (the
-    2D canvas of a GAN) never holds up the page's other fragments (the step counter stood still
-    while it was computed in the page's own thread), and every viewer shares the one build.
-    The first value, and any with `wait` (a page that will not poll again), is built here. A new
-    build starts only when the last one ended at least its own duration ago, so the views take
-    at most about half a core from training."""
-    with _SHARED_LOCK:
-        have = _LATEST.get(slot)
-        if have is not None and have[0] == key:
-            return have
-        done, took = _LAST_BUILD_S.get(slot, (0.0, 0.0))
-        if have is not None and not wait:
-            if slot in _BUILDING or time.monotonic() - done < took:
-                return have
-            _BUILDING[slot] = time.monotonic()
-    if have is None or wait:
-        value = shared(key, build)
-        _keep_latest(slot, key, value)
-        return key, value
-
-    def job() -> None:
-        from genlab.limits import cpu_threads
-
-        torch.set_num_threads(cpu_threads())  # this thread's count, as the run's worker
-        t0 = time.monotonic()
-        try:
-            _keep_latest(slot, key, shared(key, build))
-        except Exception:  # the next refresh tries again; the page keeps the last view
-            logging.getLogger(__name__).exception("building %s failed", key)
-        finally:
-            with _SHARED_LOCK:
-                _BUILDING.pop(slot, None)
-                _LAST_BUILD_S[slot] = (time.monotonic(), time.monotonic() - t0)
-
-    threading.Thread(target=job, name="genlab-view", daemon=True).start()
-    return have
-
-
-def _keep_latest(slot: tuple, key: tuple, value: Any) -> None:
-    with _SHARED_LOCK:
-        _LATEST[slot] = (key, value)
-        _LATEST.move_to_end(slot)
-        while len(_LATEST) > _SHARED_MAX:
-            _LATEST.popitem(last=False)
-
-
 # ----- curves ----------------------------------------------------------------------------------
 def build_curve_figures(run: AnyRun, smoothing: float, log_y: bool) -> list[tuple[str, Any]]:
-    return viz.run_curve_figures(
+    return curves.run_curve_figures(
         run.history,
         run.snapshot().live_changes,
         run.id,
@@ -586,7 +498,7 @@ GROUP_TITLES = {
 
 
 def curves_panel(run: AnyRun, every: float | None) -> None:
-    _fragment(_curves_body, None if every is None else CHARTS_EVERY_S)(run, every)
+    refresh.fragment(_curves_body, None if every is None else CHARTS_EVERY_S)(run, every)
 
 
 def _curves_body(run: AnyRun, every: float | None) -> None:
@@ -602,7 +514,7 @@ def _curves_body(run: AnyRun, every: float | None) -> None:
     )
     log_y = c[1].toggle("Log scale", value=False, key="live.log")
     figs = _curve_figures(run, smoothing, log_y)
-    _ended_since_page_run(every, run.snapshot().status)
+    refresh.ended_since_page_run(every, run.snapshot().status)
     train = [(g, f) for g, f in figs if g != "eval"]
     if not train:
         st.info("Waiting for the first logged values…", icon=":material/hourglass_empty:")
@@ -625,7 +537,7 @@ def _curve_figures(run: AnyRun, smoothing: float, log_y: bool) -> list[tuple[str
     )
     cached = st.session_state.get("genlab.curves")
     if cached is None or cached[0] != cache_key:
-        figs = shared(
+        figs = refresh.shared(
             ("curves", type(run).__name__, *cache_key),
             lambda: build_curve_figures(run, smoothing, log_y),
         )
@@ -635,7 +547,7 @@ def _curve_figures(run: AnyRun, smoothing: float, log_y: bool) -> list[tuple[str
 
 
 def quality_panel(run: AnyRun, every: float | None) -> None:
-    _fragment(_quality_body, None if every is None else QUALITY_EVERY_S)(run, every)
+    refresh.fragment(_quality_body, None if every is None else QUALITY_EVERY_S)(run, every)
 
 
 def _quality_body(run: AnyRun, every: float | None) -> None:
@@ -644,7 +556,7 @@ def _quality_body(run: AnyRun, every: float | None) -> None:
     smoothing = float(st.session_state.get("live.smoothing", 0.6))
     log_y = bool(st.session_state.get("live.log", False))
     figs = dict(_curve_figures(run, smoothing, log_y))
-    _ended_since_page_run(every, run.snapshot().status)
+    refresh.ended_since_page_run(every, run.snapshot().status)
     if "eval" in figs:
         st.caption(GROUP_TITLES["eval"])
         live_chart(figs["eval"], key="curves.eval")
@@ -652,7 +564,7 @@ def _quality_body(run: AnyRun, every: float | None) -> None:
 
 # ----- samples ---------------------------------------------------------------------------------
 def samples_panel(run: AnyRun, every: float | None) -> None:
-    _fragment(_samples_body, None if every is None else CHARTS_EVERY_S)(run, every)
+    refresh.fragment(_samples_body, None if every is None else CHARTS_EVERY_S)(run, every)
 
 
 def _snapshot_choice(run: AnyRun, steps: list[int], live: bool) -> int:
@@ -687,7 +599,7 @@ def _snapshot_choice(run: AnyRun, steps: list[int], live: bool) -> int:
 
 def _samples_body(run: AnyRun, every: float | None) -> None:
     snaps = {s.step: s for s in list(run.snapshots)}
-    _ended_since_page_run(every, run.snapshot().status)
+    refresh.ended_since_page_run(every, run.snapshot().status)
     st.caption("Samples")
     if not snaps:
         st.info("Waiting for the first samples…", icon=":material/hourglass_empty:")
@@ -718,7 +630,7 @@ def _real(run: AnyRun) -> Dataset | None:
 
 
 def _cached_sample_figure(run: AnyRun, step: int, kind: str):
-    return shared(
+    return refresh.shared(
         ("samples", type(run).__name__, run.id, step, kind, explain.teaching()),
         lambda: _sample_figure(run, step, kind),
     )
@@ -731,7 +643,7 @@ def _sample_figure(run: AnyRun, step: int, kind: str):
     spec = real.spec if real is not None else None
     if kind == "points":
         real_x = real.x_val[:1000].cpu().numpy() if real is not None else None
-        return viz.live_points_figure(
+        return plots.live_points_figure(
             payload,
             real_x,
             spec.class_names if spec else (),
@@ -739,7 +651,7 @@ def _sample_figure(run: AnyRun, step: int, kind: str):
             height=explain.chart_height(420),
         )
     real_x = real.x_val[:6].cpu().numpy() if real is not None else None
-    return viz.live_series_figure(
+    return plots.live_series_figure(
         payload[:6], real_x, uirevision=f"{run.id}-series", height=explain.chart_height(360)
     )
 
@@ -771,8 +683,6 @@ REPLAY_VIEWS = replay.Views(_replay_snapshot, _loss_figure, _real_points)
 
 @st.cache_resource(show_spinner=False, max_entries=8)
 def _training_strings(dataset: str, data_file: str | None, n: int) -> frozenset[str]:
-    from genlab.data import load_dataset
-    from genlab.data.text import decode
 
     ds = load_dataset(dataset, data_file)
     return frozenset(decode(row[1:], ds.spec.vocab) for row in ds.x_train.tolist())

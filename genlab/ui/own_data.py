@@ -3,7 +3,7 @@
 A faint grid of clickable dots covers the plane: a click on one drops a small Gaussian blob of
 points there; the box or lasso tool fills the selected area with uniform points (as dense as a
 click's blob). Undo and Clear edit the drawing. Once it has enough points it is saved like an
-uploaded CSV (x,y[,label] rows, `forms.save_upload`) and the `csv2d` dataset reads it, so the
+uploaded CSV (x,y[,label] rows, `save_upload`) and the `csv2d` dataset reads it, so the
 preview, the run folder's copy of the data and resuming all work as for an upload.
 
 The blob and selection helpers are plain functions of numpy arrays (tested headless); only
@@ -13,8 +13,11 @@ The blob and selection helpers are plain functions of numpy arrays (tested headl
 from __future__ import annotations
 
 import base64
+import hashlib
 import io
 import math
+import re
+import tempfile
 import zlib
 from pathlib import Path
 from typing import Any
@@ -23,6 +26,8 @@ import numpy as np
 import streamlit as st
 
 from genlab.ui import explain
+
+UPLOAD_DIR = "genlab-uploads"  # under the system temp folder (never the repo)
 
 LIM = 4.0  # the canvas spans [-LIM, LIM]^2
 GRID_N = 33  # clickable dots per side (spacing 0.25)
@@ -270,7 +275,6 @@ def drawing_chosen() -> bool:
 def draw() -> str | None:
     """The canvas and its tools; returns the saved CSV's path once the drawing has at least
     MIN_POINTS points, else None."""
-    from genlab.ui.forms import save_upload  # forms calls this module: import late
 
     explain.note("data.draw")
     c = st.columns([1, 1, 1])
@@ -346,3 +350,17 @@ def file_caption(data_file: str | None) -> str:
         return ""
     name = p.name.split("-", 1)[-1] if p.parent.name == "genlab-uploads" else p.name
     return f"Your file `{name}` · {size / 1024:,.1f} kB"
+
+
+def save_upload(name: str, data: bytes) -> str:
+    """The uploaded bytes as a file under the system temp folder (never the repo); the name
+    carries a hash of the content, so a re-upload reuses the same file."""
+    folder = Path(tempfile.gettempdir()) / UPLOAD_DIR
+    folder.mkdir(parents=True, exist_ok=True)
+    safe = re.sub(r"[^A-Za-z0-9._-]", "_", Path(name).name)[-80:] or "upload"
+    path = folder / f"{hashlib.sha256(data).hexdigest()[:16]}-{safe}"
+    if not path.exists():
+        tmp = path.with_name(path.name + ".part")
+        tmp.write_bytes(data)
+        tmp.replace(path)
+    return str(path)

@@ -1,6 +1,6 @@
 """Replay of an ended run, like a video: one timeline (a step slider over the kept snapshots,
 Play/Pause, a speed) drives the sample snapshot at that step and a cursor on the loss curves; the
-replay exports as an animated GIF (genlab.replay) for slides.
+replay exports as an animated GIF (genlab.figures.replay) for slides.
 
 While it plays, a fragment advances the timeline one snapshot per tick (its interval is the
 speed); Play and Pause act in callbacks outside the fragment, so the page reruns and the
@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import streamlit as st
 
-from genlab import replay
+from genlab.figures import replay
 from genlab.ui.livechart import live_chart
 
 SPEEDS = (1, 2, 4, 8)  # snapshots per second

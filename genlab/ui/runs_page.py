@@ -1,6 +1,6 @@
 """The Runs page: every run (this process's and the disk's) in one table, and for the selected run:
 open its live view, resume it with more steps, delete it, download its checkpoint, metrics and
-latest samples. Streamlit only here; the rows and the downloads come from `genlab.compare`.
+latest samples. Streamlit only here; the rows and the downloads come from `genlab.runs.catalogue`.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import time
 import pandas as pd
 import streamlit as st
 
-from genlab import compare
+from genlab.runs import catalogue
 from genlab.runs.store import NAME_MAX, RunStore
 from genlab.ui import common
 from genlab.ui.compare import live_link, show_sample
@@ -19,8 +19,8 @@ LIVE_REFRESH_S = 3.0
 FLASH_S = 8.0
 
 
-def _table(rows: list[compare.RunRow]) -> None:
-    df = pd.DataFrame(compare.table_rows(rows))
+def _table(rows: list[catalogue.RunRow]) -> None:
+    df = pd.DataFrame(catalogue.table_rows(rows))
     cfg = {
         "open": st.column_config.LinkColumn(
             "open", display_text="live view", width="small", help="Open the run's live page"
@@ -83,12 +83,12 @@ def _cancel_delete() -> None:
     st.session_state.pop("runs_confirm", None)
 
 
-def _do_delete(row: compare.RunRow) -> None:
+def _do_delete(row: catalogue.RunRow) -> None:
     st.session_state.pop("runs_confirm", None)
     if not common.require_control("deleting"):  # a forged click must not delete
         return
     try:
-        compare.delete_run(row, RunStore())
+        catalogue.delete_run(row, RunStore())
     except (ValueError, OSError) as e:
         _flash("error", common.public_text(str(e)))
         return
@@ -96,14 +96,14 @@ def _do_delete(row: compare.RunRow) -> None:
     _flash("success", f"Deleted {row.id}.")
 
 
-def _do_resume(row: compare.RunRow, steps_key: str, lr_key: str | None = None) -> None:
+def _do_resume(row: catalogue.RunRow, steps_key: str, lr_key: str | None = None) -> None:
     """Resume (callback); with `lr_key`, every learning rate times the factor under that key."""
     if not common.require_control("resuming"):
         return
     steps = int(st.session_state[steps_key])
     try:
         if lr_key is None:
-            compare.resume_run(row, steps)
+            catalogue.resume_run(row, steps)
         else:
             if row.live:
                 raise ValueError(f"run {row.id} is already {row.status}")
@@ -117,18 +117,18 @@ def _do_resume(row: compare.RunRow, steps_key: str, lr_key: str | None = None) -
 
 
 # Button actions are callbacks: they run before the panel redraws, so it shows their outcome.
-def _do_rename(row: compare.RunRow, key: str) -> None:
+def _do_rename(row: catalogue.RunRow, key: str) -> None:
     if not common.require_control("renaming"):
         return
     try:
-        name = compare.rename_run(row, st.session_state[key])
+        name = catalogue.rename_run(row, st.session_state[key])
     except (ValueError, OSError) as e:
         _flash("error", common.public_text(str(e)))
         return
     _flash("success", f"Named the run “{name}”." if name else "Removed the run's name.")
 
 
-def _rename(row: compare.RunRow) -> None:
+def _rename(row: catalogue.RunRow) -> None:
     key = f"runs_name_{row.id}"
     if key not in st.session_state:
         st.session_state[key] = row.name
@@ -153,7 +153,7 @@ def _rename(row: compare.RunRow) -> None:
     )
 
 
-def _delete(row: compare.RunRow) -> None:
+def _delete(row: catalogue.RunRow) -> None:
     if not common.can_control():
         st.button("Delete…", disabled=True, key="runs_delete", icon=":material/delete:")
         common.readonly_note("Deleting")
@@ -187,7 +187,7 @@ def _delete(row: compare.RunRow) -> None:
     c2.button("Cancel", key="runs_delete_no", on_click=_cancel_delete)
 
 
-def _resume(row: compare.RunRow) -> None:
+def _resume(row: catalogue.RunRow) -> None:
     if not row.resumable:
         why = (
             "it is live"
@@ -206,7 +206,7 @@ def _resume(row: compare.RunRow) -> None:
         "Train up to step",
         min_value=row.step + 1,
         max_value=10_000_000,
-        value=max(row.step + 1, compare.default_resume_steps(row)),
+        value=max(row.step + 1, catalogue.default_resume_steps(row)),
         step=max(1, row.steps // 10),
         key=key,
         help="The new total: training continues from the last checkpoint "
@@ -252,13 +252,13 @@ def _resume(row: compare.RunRow) -> None:
         common.readonly_note("Resuming")
 
 
-def _downloads(row: compare.RunRow) -> None:
+def _downloads(row: catalogue.RunRow) -> None:
     st.caption("Download")
     c1 = c2 = c3 = st.container(horizontal=True)
     if row.has_checkpoint:
         c1.download_button(
             "Checkpoint .zip",
-            lambda: compare.checkpoint_zip(row.dir),
+            lambda: catalogue.checkpoint_zip(row.dir),
             file_name=f"{row.id}.zip",
             mime="application/zip",
             on_click="ignore",
@@ -274,16 +274,16 @@ def _downloads(row: compare.RunRow) -> None:
         )
     c2.download_button(
         "Metrics .csv",
-        lambda: compare.metrics_csv(row.dir),
+        lambda: catalogue.metrics_csv(row.dir),
         file_name=f"{row.id}-metrics.csv",
         mime="text/csv",
         on_click="ignore",
         key="runs_dl_metrics",
         icon=":material/download:",
     )
-    sample = compare.latest_sample(row)
+    sample = catalogue.latest_sample(row)
     if sample is not None:
-        data, name, mime = compare.sample_download(sample, row.id)
+        data, name, mime = catalogue.sample_download(sample, row.id)
         c3.download_button(
             f"Samples .{name.rsplit('.', 1)[1]}",
             data,
@@ -297,7 +297,7 @@ def _downloads(row: compare.RunRow) -> None:
         c3.button("Samples", disabled=True, key="runs_dl_samples_off", help="No samples yet")
 
 
-def _details(row: compare.RunRow) -> None:
+def _details(row: catalogue.RunRow) -> None:
     with st.container(border=True):
         if row.corrupt:
             st.error(f"**{row.id}** cannot be read: {common.public_text(row.error or '')}")
@@ -308,7 +308,7 @@ def _details(row: compare.RunRow) -> None:
         st.markdown(
             f"{named}**{row.method}** on **{row.dataset}** · `{row.id}`  \n"
             f"{row.status} · step {row.step} of "
-            f"{row.steps} · {compare.fmt_seconds(row.elapsed_s)} · {row.hparams}"
+            f"{row.steps} · {catalogue.fmt_seconds(row.elapsed_s)} · {row.hparams}"
         )
         if row.error:
             error = common.public_text(row.error)
@@ -321,11 +321,11 @@ def _details(row: compare.RunRow) -> None:
             _downloads(row)
             _delete(row)
         with right:
-            show_sample(compare.latest_sample(row), row, height=260, max_text=12)
+            show_sample(catalogue.latest_sample(row), row, height=260, max_text=12)
 
 
 def _body() -> None:
-    rows = compare.collect_runs(RunStore())
+    rows = catalogue.collect_runs(RunStore())
     if any(r.live for r in rows) != st.session_state.get("runs_ticking", False):
         # a run started (resume) or ended since the page was drawn: redraw it all, so that
         # the panel refreshes itself exactly while something is live
@@ -354,12 +354,12 @@ def _body() -> None:
         format_func=lambda i: labels[i],
         help="Or click a row of the table",
     )
-    _details(compare.find(rows, pick))
+    _details(catalogue.find(rows, pick))
 
 
 def render() -> None:
     st.title("Runs")
-    live = any(r.live for r in compare.collect_runs(RunStore()))
+    live = any(r.live for r in catalogue.collect_runs(RunStore()))
     # a live run's status, step and metrics change: only then does the panel refresh itself
     st.session_state.runs_ticking = live
     st.fragment(run_every=LIVE_REFRESH_S if live else None)(_body)()

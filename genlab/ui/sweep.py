@@ -1,6 +1,7 @@
 """The Compare page's Sweep section: launch a sweep (one method and dataset, one or two
 hyperparameters, several seeds) on the local executor or Ray, and view a sweep as a table ranked by
-a chosen metric (best first) and a parallel-coordinates plot. The sweep logic is `genlab.sweep`.
+a chosen metric (best first) and a parallel-coordinates plot. The sweep logic is
+`genlab.runs.sweep`.
 """
 
 from __future__ import annotations
@@ -13,7 +14,10 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from genlab import params, sweep
+from genlab import params
+from genlab.data import DATASETS
+from genlab.methods import METHODS
+from genlab.runs import sweep
 from genlab.runs.ray_exec import EXECUTORS, INSTALL_HINT, ray_available
 from genlab.runs.store import RunStore
 from genlab.ui import common
@@ -53,8 +57,6 @@ def _label(record: dict[str, Any]) -> str:
 
 # ----- launching -------------------------------------------------------------------------------
 def _launch_panel() -> None:
-    from genlab.data import DATASETS
-    from genlab.methods import METHODS
 
     box = st.expander("Start a sweep", icon=":material/tune:", key="sweep_open", on_change="rerun")
     if not box.open:

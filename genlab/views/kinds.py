@@ -10,7 +10,7 @@ and a dataset, plus a thread-safe CPU copy of a live run's model to compute them
   samples split into "in the training data" and "new".
 
 Which parts a method has comes from its hooks (`critic`, `reconstruct`, `latent_importance`,
-`char_probs`, and genlab.generate's latent contract), never from its name. No streamlit here.
+`char_probs`, and genlab.runs.sampling's latent contract), never from its name. No streamlit here.
 """
 
 from __future__ import annotations
@@ -27,12 +27,12 @@ import numpy as np
 import torch
 from PIL import Image, ImageDraw, ImageFont
 
-from genlab import generate
 from genlab.data import Dataset
 from genlab.data.text import decode
+from genlab.figures.png import png_bytes
 from genlab.methods import Method
+from genlab.runs import sampling
 from genlab.runs.build import build_method
-from genlab.viz import png_bytes
 
 END_MARK = "⏎"  # the end token in a heat strip: p(end | the whole string)
 
@@ -115,12 +115,12 @@ class ViewModels:
         return vm
 
     def _disk(self, run: Any, vm: ViewModel | None) -> ViewModel | None:
-        stamp = generate.checkpoint_stamp(run.dir.path)
+        stamp = sampling.checkpoint_stamp(run.dir.path)
         if not stamp:
             return None
         if vm is not None and vm.stamp == stamp:
             return vm
-        loaded = generate.load_run(run.dir.path, device="cpu")
+        loaded = sampling.load_run(run.dir.path, device="cpu")
         return ViewModel(loaded.method, loaded.step, time.monotonic(), 0, stamp)
 
 
@@ -145,7 +145,7 @@ def traversal_dims(m: Method, data: Dataset, n_dims: int) -> tuple[list[int], np
     """Which latent dimensions to traverse: the most used ones first when the method can tell
     (a VAE's KL per dimension on validation items), else the first `n_dims`. Returns the dims
     and their importance (or None)."""
-    d = generate.latent_dim(m)
+    d = sampling.latent_dim(m)
     if d is None:
         return [], None
     imp = m.latent_importance(data.x_val[:500].to(m.device))
@@ -163,11 +163,11 @@ def traversal(
     """Per-dimension traversal: from z(seed), move one dimension at a time over [-lim, lim]
     (the others held), decode. Returns items (len(dims) * k, *shape), row-major (one row per
     dimension), and the k values."""
-    if generate.latent_dim(m) is None:
+    if sampling.latent_dim(m) is None:
         raise ValueError(f"method {m.name!r} has no latent space to traverse")
     if k < 2 or not dims:
         raise ValueError(f"need k >= 2 steps and at least one dimension (k={k}, dims={dims})")
-    z0 = generate.latent_noise(m, seed)[0]  # (d,)
+    z0 = sampling.latent_noise(m, seed)[0]  # (d,)
     v = torch.linspace(-lim, lim, k, device=m.device)  # (k,)
     z = z0.repeat(len(dims) * k, 1)  # (R*k, d)
     for r, j in enumerate(dims):
@@ -175,7 +175,7 @@ def traversal(
     labels = None
     if m.conditional:
         labels = torch.full((len(z),), int(y or 0), dtype=torch.long, device=m.device)
-    return generate.decode_latent(m, z, labels), v.cpu().numpy()
+    return sampling.decode_latent(m, z, labels), v.cpu().numpy()
 
 
 @torch.no_grad()
@@ -199,7 +199,7 @@ def real_and_fake(
     x_real = data.x_val[:n].to(m.device)
     y_real = None if data.y_val is None else data.y_val[:n].to(m.device)
     y_fake = m.sample_labels(n) if m.conditional else None
-    x_fake = generate.sample(m, n, seed, y_fake)
+    x_fake = sampling.sample(m, n, seed, y_fake)
     return x_real, x_fake, y_real, y_fake
 
 
@@ -283,7 +283,7 @@ def capabilities(m: Method, data: Dataset) -> set[str]:
     out = set()
     x1 = data.x_val[:1].to(m.device)
     y1 = None if data.y_val is None else data.y_val[:1].to(m.device)
-    if generate.latent_dim(m) is not None:
+    if sampling.latent_dim(m) is not None:
         out.add("latent")
     if m.conditional:
         out.add("classes")
@@ -501,7 +501,7 @@ def heat_html(rows: list[list[tuple[str, float]]], font_px: int = 20) -> str:
 
 @torch.no_grad()
 def generated_strings(m: Method, n: int, seed: int, **opts: Any) -> list[str]:
-    tokens = generate.sample(m, n, seed, **opts)
+    tokens = sampling.sample(m, n, seed, **opts)
     return [decode(row[1:], m.spec.vocab) for row in tokens.cpu()]
 
 

@@ -26,10 +26,10 @@ import numpy as np
 import torch
 
 from genlab.data import DataSpec
-from genlab.generate import decode_latent, latent_dim
 from genlab.methods import Method
 from genlab.params import TrainConfig
 from genlab.runs.build import build_method
+from genlab.runs.sampling import decode_latent, latent_dim
 
 GRID = 60  # heatmap cells per side
 MANIFOLD_GRID = 21  # noise-grid lines per side

@@ -1,4 +1,4 @@
-"""genlab.generate: saved runs back into methods, and the duck-typed latent tools."""
+"""genlab.runs.sampling: saved runs back into methods, and the duck-typed latent tools."""
 
 from __future__ import annotations
 
@@ -8,11 +8,10 @@ from dataclasses import dataclass
 import pytest
 import torch
 
-from genlab import generate
 from genlab.data import load_dataset
 from genlab.methods.base import Method
 from genlab.params import param
-from genlab.runs import Run, RunDir, RunStore
+from genlab.runs import Run, RunDir, RunStore, sampling
 from genlab.runs.build import build_method
 
 TRAIN = {"steps": 20, "batch_size": 32, "device": "cpu", "log_every": 5, "sample_every": 10}
@@ -45,67 +44,67 @@ def saved_run(store: RunStore, method: str, dataset: str, cfg: dict) -> tuple:
 
 
 def test_load_run_gives_the_trained_model(gan_run):
-    lo = generate.load_run(gan_run.dir.path)
+    lo = sampling.load_run(gan_run.dir.path)
     assert lo.step == 20 and lo.spec.name == "ring8" and not lo.method.training
     trained = gan_run.method.eval()
-    assert torch.equal(generate.sample(lo.method, 64, 5), generate.sample(trained, 64, 5))
-    assert not torch.equal(generate.sample(lo.method, 64, 5), generate.sample(lo.method, 64, 6))
+    assert torch.equal(sampling.sample(lo.method, 64, 5), sampling.sample(trained, 64, 5))
+    assert not torch.equal(sampling.sample(lo.method, 64, 5), sampling.sample(lo.method, 64, 6))
 
 
 def test_load_run_without_checkpoint_is_a_clear_error(tmp_path):
     run = Run("gan", "ring8", {}, {"steps": 1}, store=RunStore(tmp_path))
     with pytest.raises(ValueError, match="no checkpoint"):
-        generate.load_run(run.dir.path)
-    assert generate.checkpoint_stamp(run.dir.path) == 0
+        sampling.load_run(run.dir.path)
+    assert sampling.checkpoint_stamp(run.dir.path) == 0
 
 
 def test_checkpoint_stamp_changes_with_a_new_checkpoint(tmp_path):
     path, m = saved_run(RunStore(tmp_path), "gan", "ring8", {"hidden": 16})
-    before = generate.checkpoint_stamp(path)
+    before = sampling.checkpoint_stamp(path)
     time.sleep(0.05)
     tensors, meta = m.checkpoint()
     RunDir(path).save_checkpoint(tensors, meta)  # a new file (atomic rename): a new mtime
-    assert generate.checkpoint_stamp(path) > before
+    assert sampling.checkpoint_stamp(path) > before
 
 
 def test_decode_latent_matches_sample_for_gan_vae_and_cgan(gan_run, tmp_path):
     store = RunStore(tmp_path)
     models = [
-        generate.load_run(gan_run.dir.path).method,
-        generate.load_run(saved_run(store, "vae", "digits", {"hidden": 32})[0]).method,
-        generate.load_run(
+        sampling.load_run(gan_run.dir.path).method,
+        sampling.load_run(saved_run(store, "vae", "digits", {"hidden": 32})[0]).method,
+        sampling.load_run(
             saved_run(store, "cgan", "ring8", {"hidden": 32, "sampler": "direct"})[0]
         ).method,
     ]
     for m in models:
-        z = generate.latent_noise(m, seed=11, n=6)  # (6, latent_dim)
-        assert z.shape == (6, generate.latent_dim(m))
+        z = sampling.latent_noise(m, seed=11, n=6)  # (6, latent_dim)
+        assert z.shape == (6, sampling.latent_dim(m))
         y = m.sample_labels(6) if m.conditional else None
         # the method's own sampler draws the same z from the same seed: same samples
-        want = m.sample(6, y, generator=generate.generator(11))
-        assert torch.allclose(generate.decode_latent(m, z, y), want, atol=1e-6), m.name
+        want = m.sample(6, y, generator=sampling.generator(11))
+        assert torch.allclose(sampling.decode_latent(m, z, y), want, atol=1e-6), m.name
 
 
 def test_interpolation_ends_at_the_two_seeds(gan_run):
-    m = generate.load_run(gan_run.dir.path).method
+    m = sampling.load_run(gan_run.dir.path).method
     for path in ("spherical", "linear"):
-        x = generate.interpolate(m, 3, 4, k=7, path=path)
+        x = sampling.interpolate(m, 3, 4, k=7, path=path)
         assert x.shape == (7, 2)
-        ends = generate.decode_latent(
-            m, torch.cat([generate.latent_noise(m, 3), generate.latent_noise(m, 4)])
+        ends = sampling.decode_latent(
+            m, torch.cat([sampling.latent_noise(m, 3), sampling.latent_noise(m, 4)])
         )
         assert torch.allclose(x[[0, -1]], ends, atol=1e-5)
     with pytest.raises(ValueError, match="at least 2"):
-        generate.interpolate(m, 0, 1, k=1)
+        sampling.interpolate(m, 0, 1, k=1)
     with pytest.raises(ValueError, match="path"):
-        generate.interpolate(m, 0, 1, path="zigzag")
+        sampling.interpolate(m, 0, 1, path="zigzag")
 
 
 def test_slerp_keeps_the_norm_that_linear_loses():
     g = torch.Generator().manual_seed(0)
     a, b = torch.randn(64, generator=g), torch.randn(64, generator=g)
     t = torch.linspace(0, 1, 9)
-    z = generate.slerp(a, b, t)
+    z = sampling.slerp(a, b, t)
     assert torch.allclose(z[0], a, atol=1e-5) and torch.allclose(z[-1], b, atol=1e-5)
     mid_lin = (0.5 * a + 0.5 * b).norm()
     assert z[4].norm() > 0.95 * min(a.norm(), b.norm()) > mid_lin  # linear's middle shrinks
@@ -113,36 +112,36 @@ def test_slerp_keeps_the_norm_that_linear_loses():
 
 def test_latent_map_grid_reads_like_a_plot(tmp_path):
     store = RunStore(tmp_path)
-    m = generate.load_run(
+    m = sampling.load_run(
         saved_run(store, "vae", "digits", {"hidden": 32, "latent_dim": 2})[0]
     ).method
-    z, x = generate.latent_map(m, n=5, lim=2.0)
+    z, x = sampling.latent_map(m, n=5, lim=2.0)
     assert z.shape == (25, 2) and x.shape == (25, 1, 8, 8)
     assert z[0].tolist() == [-2.0, 2.0] and z[4].tolist() == [2.0, 2.0]  # top row: z2 = +2
     assert z[-1].tolist() == [2.0, -2.0]
-    assert torch.allclose(x, generate.decode_latent(m, z)) and 0 <= x.min() and x.max() <= 1
-    m16 = generate.load_run(saved_run(store, "vae", "ring8", {"hidden": 16})[0]).method
+    assert torch.allclose(x, sampling.decode_latent(m, z)) and 0 <= x.min() and x.max() <= 1
+    m16 = sampling.load_run(saved_run(store, "vae", "ring8", {"hidden": 16})[0]).method
     with pytest.raises(ValueError, match="latent_dim = 2"):
-        generate.latent_map(m16)
+        sampling.latent_map(m16)
 
 
 def test_class_grid_has_one_row_per_class(tmp_path):
-    m = generate.load_run(saved_run(RunStore(tmp_path), "cgan", "digits", {"hidden": 32})[0]).method
-    x, nrow = generate.class_grid(m, per_class=3, seed=0)
+    m = sampling.load_run(saved_run(RunStore(tmp_path), "cgan", "digits", {"hidden": 32})[0]).method
+    x, nrow = sampling.class_grid(m, per_class=3, seed=0)
     assert nrow == 3 and x.shape == (10 * 3, 1, 8, 8)
     # same noise row by row, different label: the label changes the images
     assert not torch.allclose(x[0:3], x[3:6])
 
 
 def test_text_model_has_options_but_no_latent(tmp_path):
-    m = generate.load_run(saved_run(RunStore(tmp_path), "lstm", "names", {"hidden": 16})[0]).method
-    assert generate.latent_dim(m) is None
-    assert generate.sample_options(m) == ["temperature", "top_k", "prefix"]
+    m = sampling.load_run(saved_run(RunStore(tmp_path), "lstm", "names", {"hidden": 16})[0]).method
+    assert sampling.latent_dim(m) is None
+    assert sampling.sample_options(m) == ["temperature", "top_k", "prefix"]
     with pytest.raises(ValueError, match="no latent space"):
-        generate.interpolate(m, 0, 1)
-    lines = generate.to_text(m, generate.sample(m, 5, 0, prefix="ma", top_k=3))
+        sampling.interpolate(m, 0, 1)
+    lines = sampling.to_text(m, sampling.sample(m, 5, 0, prefix="ma", top_k=3))
     assert len(lines) == 5 and all(s.startswith("ma") for s in lines)
-    greedy = generate.to_text(m, generate.sample(m, 3, 0, temperature=0.0))
+    greedy = sampling.to_text(m, sampling.sample(m, 3, 0, temperature=0.0))
     assert len(set(greedy)) == 1  # temperature 0 is deterministic: argmax at every step
 
 
@@ -166,7 +165,7 @@ class _Decoder(Method):
 
 def test_latent_tools_are_duck_typed():
     m = _Decoder(_DecCfg(), load_dataset("ring8").spec)
-    assert generate.latent_dim(m) == 3
-    z = generate.latent_noise(m, 0, 2)
-    assert torch.allclose(generate.decode_latent(m, z), z.sum(1, keepdim=True).expand(2, 2))
-    assert generate.interpolate(m, 0, 1, k=4).shape == (4, 2)
+    assert sampling.latent_dim(m) == 3
+    z = sampling.latent_noise(m, 0, 2)
+    assert torch.allclose(sampling.decode_latent(m, z), z.sum(1, keepdim=True).expand(2, 2))
+    assert sampling.interpolate(m, 0, 1, k=4).shape == (4, 2)

@@ -15,9 +15,9 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from genlab.inspect_kinds import captioned_grid_png
-from genlab.inspect_points import plane_bounds
 from genlab.methods import Method
+from genlab.views.kinds import captioned_grid_png
+from genlab.views.points import plane_bounds
 
 
 @dataclass

@@ -35,6 +35,12 @@ from pathlib import Path
 from typing import Any
 
 from genlab import params
+from genlab.data import DATASETS, load_dataset
+from genlab.methods import METHODS, method_class
+from genlab.metrics import evaluate
+from genlab.runs.build import build_method, method_config, train_config
+from genlab.runs.ray_exec import check_executor, ensure_ray, trial_resources
+from genlab.runs.registry import REGISTRY
 from genlab.runs.run import ENDED, Run, new_run_id
 from genlab.runs.store import RunStore, read_json, write_json
 
@@ -92,7 +98,6 @@ class SweepSpec:
 # ----- parsing and validation ------------------------------------------------------------------
 def _declared(method: str) -> dict[str, tuple[params.Param, str]]:
     """Every sweepable parameter of `method`: name -> (declaration, "method" or "train")."""
-    from genlab.methods import method_class
 
     out = {p.name: (p, "method") for p in params.describe(method_class(method).Config)}
     out.update(
@@ -211,10 +216,6 @@ def plan_points(spec: SweepSpec) -> list[dict[str, Any]]:
 def validate(spec: SweepSpec) -> list[dict[str, Any]]:
     """Check the whole sweep before anything starts; return the trials (one dict each: params,
     seed, method_values, train_values). One ValueError lists every problem."""
-    from genlab.data import DATASETS, load_dataset
-    from genlab.methods import METHODS, method_class
-    from genlab.runs.build import method_config, train_config
-    from genlab.runs.ray_exec import check_executor
 
     problems: list[str] = []
     if spec.method not in METHODS:
@@ -310,10 +311,6 @@ def _fmt_point(point: dict[str, Any]) -> str:
 def _metric_problems(spec: SweepSpec, trial: dict[str, Any]) -> list[str]:
     """The metric must be one the runs log: probed with one step and one small evaluation."""
     import torch
-
-    from genlab.data import load_dataset
-    from genlab.metrics import evaluate
-    from genlab.runs.build import build_method, train_config
 
     train = train_config(
         spec.method,
@@ -490,7 +487,6 @@ class Sweep:
 
     # ----- executors ----------------------------------------------------------------------------
     def _run_local(self) -> None:
-        from genlab.runs.registry import REGISTRY
 
         cap = REGISTRY.max_concurrent
         if self.spec.parallel:
@@ -522,9 +518,6 @@ class Sweep:
     def _run_ray(self) -> None:
         from ray import tune
         from ray.tune.schedulers import ASHAScheduler, FIFOScheduler
-
-        from genlab.runs.build import train_config
-        from genlab.runs.ray_exec import ensure_ray, trial_resources
 
         ensure_ray()
         spec = self.spec
@@ -650,7 +643,7 @@ def _setup(
     self.run.sweep = dict(t["tag"])
     self.reported = False
     self.run.step_n(every)
-    self.run._launch()
+    self.run.launch()
 
 
 def _step(self: Any) -> dict[str, Any]:

@@ -12,8 +12,8 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from genlab.inspect_flows import ProcessFrames
-from genlab.viz_inside import ARROW, FAKE, REAL, arrow_segments
+from genlab.figures.inside import ARROW, FAKE, REAL, arrow_segments
+from genlab.views.flows import ProcessFrames
 
 LAYERS = {
     "generated": "Sampling trajectories",

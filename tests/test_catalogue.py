@@ -1,4 +1,4 @@
-"""genlab.compare: runs from memory and disk as rows, series and tables; actions; downloads."""
+"""genlab.runs.catalogue: runs from memory and disk as rows, series, tables; actions; downloads."""
 
 from __future__ import annotations
 
@@ -12,8 +12,7 @@ import numpy as np
 import pytest
 import torch
 
-from genlab import compare, generate
-from genlab.runs import REGISTRY, Run, RunStore
+from genlab.runs import REGISTRY, Run, RunStore, catalogue, sampling
 from genlab.runs.run import SampleSnapshot
 from genlab.runs.store import RunDir
 
@@ -37,16 +36,16 @@ def home(tmp_path_factory):
 
 
 def test_hparam_summary_lists_only_what_differs():
-    assert compare.hparam_summary("gan", {}, {}) == "defaults"
-    s = compare.hparam_summary(
+    assert catalogue.hparam_summary("gan", {}, {}) == "defaults"
+    s = catalogue.hparam_summary(
         "gan", {"loss": "hinge", "lr_d": 4e-4, "hidden": 256}, {"batch_size": 64, "steps": 10}
     )
     assert s == "loss=hinge, lr_d=0.0004, batch_size=64"  # hidden=256 is the default
-    assert compare.hparam_summary("no-such-method", {}, {}) == ""
+    assert catalogue.hparam_summary("no-such-method", {}, {}) == ""
 
 
 def test_collect_runs_merges_memory_and_disk(home):
-    rows = compare.collect_runs(RunStore(home))
+    rows = catalogue.collect_runs(RunStore(home))
     assert [r.method for r in rows] == ["lstm", "gan"]  # newest first
     gan = rows[1]
     assert (gan.status, gan.step, gan.steps, gan.kind) == ("done", 20, 20, "points")
@@ -56,11 +55,11 @@ def test_collect_runs_merges_memory_and_disk(home):
     # the same runs seen from disk only (another process, or after a restart)
     for r in rows:
         REGISTRY.forget(r.id)
-    again = compare.collect_runs(RunStore(home))
+    again = catalogue.collect_runs(RunStore(home))
     assert [(r.id, r.status, r.step, r.hparams) for r in again] == [
         (r.id, r.status, r.step, r.hparams) for r in rows
     ]
-    table = compare.table_rows(again)
+    table = catalogue.table_rows(again)
     assert table[1]["open"] == f"./live?run={gan.id}" and table[1]["steps"] == "20/20"
     assert "loss/d" in table[1]["last metrics"]
 
@@ -70,44 +69,44 @@ def test_corrupt_run_is_listed_and_deletable(home, tmp_path):
     bad = tmp_path / "broken-run"
     bad.mkdir()
     (bad / "run.json").write_text("{not json")
-    rows = compare.collect_runs(store)
+    rows = catalogue.collect_runs(store)
     assert len(rows) == 1 and rows[0].status == "corrupt" and "corrupt" in rows[0].error
     assert not rows[0].resumable
-    compare.delete_run(rows[0], store)
-    assert not bad.exists() and compare.collect_runs(store) == []
+    catalogue.delete_run(rows[0], store)
+    assert not bad.exists() and catalogue.collect_runs(store) == []
 
 
 def test_delete_refuses_a_live_run(home):
-    row = compare.collect_runs(RunStore(home))[0]
+    row = catalogue.collect_runs(RunStore(home))[0]
     row.live, row.status = True, "running"
     with pytest.raises(ValueError, match="stop it"):
-        compare.delete_run(row, RunStore(home))
+        catalogue.delete_run(row, RunStore(home))
     assert row.dir.exists()
 
 
 def test_delete_and_resume(home, tmp_path):
-    src = next(r for r in compare.collect_runs(RunStore(home)) if r.method == "gan")
+    src = next(r for r in catalogue.collect_runs(RunStore(home)) if r.method == "gan")
     store = RunStore(tmp_path)
     shutil.copytree(src.dir, tmp_path / src.id)
-    row = compare.collect_runs(store)[0]
-    assert compare.default_resume_steps(row) == 40  # done: double it
+    row = catalogue.collect_runs(store)[0]
+    assert catalogue.default_resume_steps(row) == 40  # done: double it
     with pytest.raises(ValueError, match="more than"):
-        compare.resume_run(row, 20)
-    run = compare.resume_run(row, 30)
+        catalogue.resume_run(row, 20)
+    run = catalogue.resume_run(row, 30)
     run.join(120)
     assert run.status == "done" and run.snapshot().step == 30
-    steps = [r["step"] for r in compare.read_metrics(row.dir) if "loss/d" in r]
+    steps = [r["step"] for r in catalogue.read_metrics(row.dir) if "loss/d" in r]
     assert steps == [5, 10, 15, 20, 25, 30]  # one history, continued
-    row = compare.collect_runs(store)[0]
+    row = catalogue.collect_runs(store)[0]
     assert (row.step, row.steps) == (30, 30)
-    compare.delete_run(row, store)
+    catalogue.delete_run(row, store)
     assert not (tmp_path / src.id).exists() and REGISTRY.get(row.id) is None
 
 
 def test_metrics_csv_merges_rows_of_a_step(home):
-    row = next(r for r in compare.collect_runs(RunStore(home)) if r.method == "gan")
+    row = next(r for r in catalogue.collect_runs(RunStore(home)) if r.method == "gan")
     raw = [json.loads(x) for x in (row.dir / "metrics.jsonl").read_text().splitlines()]
-    got = list(csv.DictReader(io.StringIO(compare.metrics_csv(row.dir))))
+    got = list(csv.DictReader(io.StringIO(catalogue.metrics_csv(row.dir))))
     assert [int(r["step"]) for r in got] == sorted({r["step"] for r in raw})
     last = {k: v for r in raw if r["step"] == 20 for k, v in r.items()}
     for k, v in last.items():
@@ -117,8 +116,8 @@ def test_metrics_csv_merges_rows_of_a_step(home):
 
 
 def test_checkpoint_zip_round_trips_into_a_loadable_run(home, tmp_path):
-    row = next(r for r in compare.collect_runs(RunStore(home)) if r.method == "gan")
-    blob = compare.checkpoint_zip(row.dir)
+    row = next(r for r in catalogue.collect_runs(RunStore(home)) if r.method == "gan")
+    blob = catalogue.checkpoint_zip(row.dir)
     _, tensors = RunDir(row.dir).checkpoint_files()  # the tensor file last.json names
     with zipfile.ZipFile(io.BytesIO(blob)) as z:
         names = sorted(z.namelist())
@@ -127,38 +126,38 @@ def test_checkpoint_zip_round_trips_into_a_loadable_run(home, tmp_path):
         )
         assert z.read(f"{row.id}/ckpt/{tensors.name}") == tensors.read_bytes()
         z.extractall(tmp_path)
-    a = generate.load_run(row.dir).method
-    b = generate.load_run(tmp_path / row.id).method
-    assert torch.equal(generate.sample(a, 16, 3), generate.sample(b, 16, 3))
+    a = sampling.load_run(row.dir).method
+    b = sampling.load_run(tmp_path / row.id).method
+    assert torch.equal(sampling.sample(a, 16, 3), sampling.sample(b, 16, 3))
     with pytest.raises(ValueError, match="no checkpoint"):
-        compare.checkpoint_zip(tmp_path)
+        catalogue.checkpoint_zip(tmp_path)
 
 
 def test_sample_downloads_by_kind():
     pts = np.array([[0.5, -1.0, 2.0], [1.5, 2.0, 0.0]], dtype=np.float32)
-    data, name, mime = compare.sample_download(SampleSnapshot(7, "points", pts), "r")
+    data, name, mime = catalogue.sample_download(SampleSnapshot(7, "points", pts), "r")
     rows = list(csv.reader(io.StringIO(data.decode())))
     assert (name, mime) == ("r-step7.csv", "text/csv")
     assert rows == [["x", "y", "label"], ["0.5", "-1", "2"], ["1.5", "2", "0"]]
     seq = np.arange(12, dtype=np.float32).reshape(2, 3, 2)  # (n, T, C)
-    rows = list(csv.reader(io.StringIO(compare.sequences_csv(seq))))
+    rows = list(csv.reader(io.StringIO(catalogue.sequences_csv(seq))))
     assert rows[0] == ["series", "t", "c0", "c1"] and len(rows) == 1 + 6
     assert rows[4] == ["1", "0", "6", "7"]
-    data, name, _ = compare.sample_download(SampleSnapshot(3, "text", ["ann", "bob"]), "r")
+    data, name, _ = catalogue.sample_download(SampleSnapshot(3, "text", ["ann", "bob"]), "r")
     assert data == b"ann\nbob\n" and name == "r-step3.txt"
-    data, name, mime = compare.sample_download(SampleSnapshot(3, "images", b"\x89PNG"), "r")
+    data, name, mime = catalogue.sample_download(SampleSnapshot(3, "images", b"\x89PNG"), "r")
     assert data == b"\x89PNG" and mime == "image/png"
 
 
 def test_series_from_memory_and_disk_agree(home):
-    row = next(r for r in compare.collect_runs(RunStore(home)) if r.method == "lstm")
-    steps, ts, vs = compare.series(row, "loss/nll")
+    row = next(r for r in catalogue.collect_runs(RunStore(home)) if r.method == "lstm")
+    steps, ts, vs = catalogue.series(row, "loss/nll")
     assert steps == [5, 10, 15, 20] and len(vs) == 4 and all(np.isfinite(vs))
     assert ts == sorted(ts)
 
 
 def _row(rid, dataset, created, last, status="done"):
-    return compare.RunRow(
+    return catalogue.RunRow(
         id=rid,
         method="gan",
         dataset=dataset,
@@ -171,7 +170,7 @@ def _row(rid, dataset, created, last, status="done"):
         hparams="",
         last=last,
         error=None,
-        dir=compare.Path("/nonexistent") / rid,
+        dir=catalogue.Path("/nonexistent") / rid,
     )
 
 
@@ -182,17 +181,17 @@ def test_default_selection_and_metrics_table():
         _row("c", "mnist", 3, {"eval/fd": 4.0, "eval/acc": 0.9}),
         _row("x", "?", 9, {}, status="corrupt"),
     ]
-    assert compare.default_selection(rows, k=4) == ["a", "c"]
-    table = compare.metrics_table(rows[:3])
+    assert catalogue.default_selection(rows, k=4) == ["a", "c"]
+    table = catalogue.metrics_table(rows[:3])
     cols = list(table[0])
     assert cols[6:] == ["eval/acc", "eval/fd", "floor/fd", "loss/d"]  # floor next to its eval
     assert table[1]["eval/fd"] is None and table[2]["eval/fd"] == 4.0
-    keys = compare.metric_keys(rows[:3])
+    keys = catalogue.metric_keys(rows[:3])
     # the quality figure most runs report, once it is a curve (these rows have no logged series)
-    assert compare.default_metric(rows[:3], keys, min_points=0) == "eval/fd"
-    assert compare.default_metric(rows[:3], keys) == "loss/d"
-    assert compare.default_metric(rows[1:2], compare.metric_keys(rows[1:2])) == "loss/d"
-    assert compare.default_metric([], []) is None
+    assert catalogue.default_metric(rows[:3], keys, min_points=0) == "eval/fd"
+    assert catalogue.default_metric(rows[:3], keys) == "loss/d"
+    assert catalogue.default_metric(rows[1:2], catalogue.metric_keys(rows[1:2])) == "loss/d"
+    assert catalogue.default_metric([], []) is None
 
 
 def _configured(rid, method="gan", name="", **cfg):
@@ -204,24 +203,24 @@ def _configured(rid, method="gan", name="", **cfg):
 
 def test_runs_are_labelled_by_what_differs_between_them():
     a, b = _configured("run-aaaa", lr_g=1e-4), _configured("run-bbbb", lr_g=1e-3)
-    assert compare.config_diff([a, b]) == {"lr_g": [1e-4, 1e-3]}
-    assert compare.diff_labels([a, b]) == {"run-aaaa": "lr_g=0.0001", "run-bbbb": "lr_g=0.001"}
+    assert catalogue.config_diff([a, b]) == {"lr_g": [1e-4, 1e-3]}
+    assert catalogue.diff_labels([a, b]) == {"run-aaaa": "lr_g=0.0001", "run-bbbb": "lr_g=0.001"}
     # the user's name comes first; identical setups stay apart by their ids
     c = _configured("run-cccc", name="baseline", lr_g=1e-3)
-    assert compare.diff_labels([b, c])["run-cccc"] == "baseline"
+    assert catalogue.diff_labels([b, c])["run-cccc"] == "baseline"
     d = _configured("run-dddd", lr_g=1e-3)
-    assert compare.diff_labels([b, d]) == {"run-bbbb": b.label, "run-dddd": d.label}
+    assert catalogue.diff_labels([b, d]) == {"run-bbbb": b.label, "run-dddd": d.label}
     twin = _configured("run-bbbb-2", name="baseline")
-    assert compare.diff_labels([c, twin]) == {
+    assert catalogue.diff_labels([c, twin]) == {
         "run-cccc": "baseline · cccc",
         "run-bbbb-2": "baseline · bb-2",
     }
     # another method: its own settings are in the diff table (a dash where a run lacks one),
     # the label keeps to the settings both have
     v = _configured("run-vvvv", method="vae", beta=2.0)
-    diff = compare.config_diff([a, v])
-    assert diff["method"] == ["gan", "vae"] and diff["beta"] == [compare.MISSING, 2.0]
-    labels = compare.diff_labels([a, v])
+    diff = catalogue.config_diff([a, v])
+    assert diff["method"] == ["gan", "vae"] and diff["beta"] == [catalogue.MISSING, 2.0]
+    labels = catalogue.diff_labels([a, v])
     assert labels["run-vvvv"] == "method=vae, lr_g=0.001"  # no beta: the GAN has none
     assert labels["run-aaaa"] == "method=gan, lr_g=0.0001"
 
@@ -233,23 +232,23 @@ def test_a_run_is_renamed_live_and_on_disk(tmp_path):
     run.start().join(120)
     info = json.loads((run.dir.path / "run.json").read_text())
     assert info["name"] == "my first GAN"  # kept through the run's own writes
-    row = compare.find(compare.collect_runs(RunStore(tmp_path)), run.id)
+    row = catalogue.find(catalogue.collect_runs(RunStore(tmp_path)), run.id)
     assert row.name == "my first GAN" and row.label.startswith("my first GAN · ")
     REGISTRY.forget(run.id)  # now only on disk
-    row = compare.find(compare.collect_runs(RunStore(tmp_path)), run.id)
-    assert compare.rename_run(row, "renamed") == "renamed"
-    assert compare.find(compare.collect_runs(RunStore(tmp_path)), run.id).name == "renamed"
+    row = catalogue.find(catalogue.collect_runs(RunStore(tmp_path)), run.id)
+    assert catalogue.rename_run(row, "renamed") == "renamed"
+    assert catalogue.find(catalogue.collect_runs(RunStore(tmp_path)), run.id).name == "renamed"
     with pytest.raises(ValueError, match="at most 60"):
-        compare.rename_run(row, "x" * 61)
+        catalogue.rename_run(row, "x" * 61)
 
 
 def test_start_many_reports_errors_per_method(tmp_path):
-    runs, errors = compare.start_many(
+    runs, errors = catalogue.start_many(
         "ring8", ["gan", "lstm", "nope"], steps=3, seed=1, store=RunStore(tmp_path)
     )
     assert [r.method_name for r in runs] == ["gan"] and set(errors) == {"lstm", "nope"}
     assert "does not support points" in errors["lstm"] and "unknown method" in errors["nope"]
     runs[0].join(120)
     assert runs[0].status == "done" and runs[0].train.seed == 1 and runs[0].train.steps == 3
-    assert "gan" in compare.compatible_methods("ring8")
-    assert "lstm" not in compare.compatible_methods("ring8")
+    assert "gan" in catalogue.compatible_methods("ring8")
+    assert "lstm" not in catalogue.compatible_methods("ring8")

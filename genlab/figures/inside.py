@@ -18,7 +18,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from genlab.inspect_points import PlaneView
+from genlab.views.points import PlaneView
 
 LAYERS = {
     "real": "Real points",

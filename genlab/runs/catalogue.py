@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
-import sys
 import time
-import types
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +20,9 @@ from typing import Any
 import numpy as np
 
 from genlab import params
+from genlab.data import load_dataset
+from genlab.methods import METHODS
+from genlab.runs.build import data_defaults
 from genlab.runs.registry import REGISTRY
 from genlab.runs.run import ENDED, Run, SampleSnapshot
 from genlab.runs.store import LIVE_STATES, RunDir, RunStore
@@ -90,9 +91,6 @@ def hparam_summary(
     e.g. `loss=hinge, lr_d=0.0004, batch_size=64`; `defaults` when nothing differs. With the
     run's DataSpec (or its saved dict), the defaults are the method's for that data."""
     from types import SimpleNamespace
-
-    from genlab.methods import METHODS
-    from genlab.runs.build import data_defaults
 
     cls = METHODS.get(method)
     if cls is None:
@@ -339,8 +337,6 @@ def resume_run(row: RunRow, steps: int | None = None) -> Run:
 
 
 def compatible_methods(dataset: str) -> list[str]:
-    from genlab.data import load_dataset
-    from genlab.methods import METHODS
 
     spec = load_dataset(dataset).spec
     return [name for name, cls in METHODS.items() if cls.supports_data(spec)]
@@ -564,17 +560,3 @@ def sample_download(sample: SampleSnapshot, run_id: str) -> tuple[bytes, str, st
     if sample.kind == "points":
         return points_csv(sample.payload).encode(), f"{stem}.csv", "text/csv"
     return sequences_csv(sample.payload).encode(), f"{stem}.csv", "text/csv"
-
-
-class _CallableModule(types.ModuleType):
-    """`genlab.compare([run_a, run_b])` in a notebook (genlab.api.compare) while `from genlab
-    import compare` keeps giving this module: once a submodule is imported it is the package's
-    attribute of that name, so the module itself answers the call."""
-
-    def __call__(self, runs, key: str | None = None):
-        from genlab.api import compare as compare_runs
-
-        return compare_runs(runs, key)
-
-
-sys.modules[__name__].__class__ = _CallableModule

@@ -1,0 +1,102 @@
+"""How the live panels redraw: fragments that poll, and what their bodies compute once per process
+for every viewer of a run (`shared`: built once per key; `shared_latest`: the newest value of a
+view, rebuilt in the background so a slow view never holds up the other panels)."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import OrderedDict
+from typing import Any
+
+import streamlit as st
+import torch
+
+from genlab.limits import cpu_threads
+from genlab.runs import ENDED
+
+
+def fragment(body, every: float | None):
+    """`body` as a fragment that reruns every `every` seconds (None: drawn once)."""
+    return st.fragment(body, run_every=every)
+
+
+def ended_since_page_run(every: float | None, status: str) -> None:
+    """The page polls (every is set) but the run has ended: redraw the whole page once, which
+    decides run_every=None, so polling stops."""
+    if every is not None and status in ENDED:
+        st.rerun()
+
+
+# ----- views and figures shared by every viewer of a run ------------------------------------
+_SHARED: OrderedDict[tuple, Any] = OrderedDict()
+_SHARED_LOCK = threading.Lock()
+_SHARED_MAX = 64
+
+
+def shared(key: tuple, build):
+    """A figure built once per process for `key` (run id, history version, view settings...), so
+    several tabs watching the same run do not each rebuild it. Figures are never mutated after
+    they are built: every viewer reads the same object (livechart caches its JSON by identity)."""
+    with _SHARED_LOCK:
+        if key in _SHARED:
+            _SHARED.move_to_end(key)
+            return _SHARED[key]
+    value = build()
+    with _SHARED_LOCK:
+        _SHARED[key] = value
+        while len(_SHARED) > _SHARED_MAX:
+            _SHARED.popitem(last=False)
+    return value
+
+
+_LATEST: OrderedDict[tuple, tuple[tuple, Any]] = OrderedDict()  # slot -> (key, value)
+_BUILDING: dict[tuple, float] = {}  # slot -> when its build started
+_LAST_BUILD_S: dict[tuple, tuple[float, float]] = {}  # slot -> (when it ended, how long it took)
+
+
+def shared_latest(slot: tuple, key: tuple, build, wait: bool = False) -> tuple[tuple, Any]:
+    """(key, value) of the newest value built for `slot` (one view of one run), building `key`
+    in a background thread when it is not that one: a view that takes a second to compute (the
+    2D canvas of a GAN) never holds up the page's other fragments (the step counter stood still
+    while it was computed in the page's own thread), and every viewer shares the one build.
+    The first value, and any with `wait` (a page that will not poll again), is built here. A new
+    build starts only when the last one ended at least its own duration ago, so the views take
+    at most about half a core from training."""
+    with _SHARED_LOCK:
+        have = _LATEST.get(slot)
+        if have is not None and have[0] == key:
+            return have
+        done, took = _LAST_BUILD_S.get(slot, (0.0, 0.0))
+        if have is not None and not wait:
+            if slot in _BUILDING or time.monotonic() - done < took:
+                return have
+            _BUILDING[slot] = time.monotonic()
+    if have is None or wait:
+        value = shared(key, build)
+        _keep_latest(slot, key, value)
+        return key, value
+
+    def job() -> None:
+        torch.set_num_threads(cpu_threads())  # this thread's count, as the run's worker
+        t0 = time.monotonic()
+        try:
+            _keep_latest(slot, key, shared(key, build))
+        except Exception:  # the next refresh tries again; the page keeps the last view
+            logging.getLogger(__name__).exception("building %s failed", key)
+        finally:
+            with _SHARED_LOCK:
+                _BUILDING.pop(slot, None)
+                _LAST_BUILD_S[slot] = (time.monotonic(), time.monotonic() - t0)
+
+    threading.Thread(target=job, name="genlab-view", daemon=True).start()
+    return have
+
+
+def _keep_latest(slot: tuple, key: tuple, value: Any) -> None:
+    with _SHARED_LOCK:
+        _LATEST[slot] = (key, value)
+        _LATEST.move_to_end(slot)
+        while len(_LATEST) > _SHARED_MAX:
+            _LATEST.popitem(last=False)
