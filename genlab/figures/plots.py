@@ -28,6 +28,19 @@ def _real_points_trace(real: np.ndarray):
 GENERATED_COLOR = "#EF553B"  # generated points: red against the grey real ones (live view too)
 
 
+def _generated_trace(s: np.ndarray):
+    """The generated 2D points (n, 2) as one red marker trace, over the grey real ones."""
+    import plotly.graph_objects as go
+
+    return go.Scattergl(
+        x=s[:, 0],
+        y=s[:, 1],
+        mode="markers",
+        name="generated",
+        marker=dict(size=4, color=GENERATED_COLOR, opacity=0.7),
+    )
+
+
 def compare_curves_figure(
     curves: list[tuple[str, list[float], list[float]]],
     key: str,
@@ -102,15 +115,7 @@ def points_vs_real_figure(
             )
         )
     else:
-        fig.add_trace(
-            go.Scattergl(
-                x=s[:, 0],
-                y=s[:, 1],
-                mode="markers",
-                name="generated",
-                marker=dict(size=4, color=GENERATED_COLOR, opacity=0.7),
-            )
-        )
+        fig.add_trace(_generated_trace(s))
     fig.update_layout(
         height=height,
         margin=dict(l=10, r=10, t=10, b=10),
@@ -208,15 +213,7 @@ def live_points_figure(
                     )
                 )
         else:
-            fig.add_trace(
-                go.Scattergl(
-                    x=s[:, 0],
-                    y=s[:, 1],
-                    mode="markers",
-                    name="generated",
-                    marker=dict(size=4, color=GENERATED_COLOR, opacity=0.7),
-                )
-            )
+            fig.add_trace(_generated_trace(s))
     ref = real if real is not None and len(real) else samples
     if ref is not None and len(ref):
         fig.update_xaxes(range=padded_range(ref[:, 0]))

@@ -28,6 +28,19 @@ class Because:
     why: str
 
 
+FEW_CLUSTERS = 8  # 2D points with more clusters than this get the longer step cap
+
+
+def steps_by_clusters(k: int, few: int, many: int = 20000) -> dict[str, Any]:
+    """`Method.defaults_for`'s step cap for 2D points with `k` clusters measured on them
+    (`spec.clusters`, never known modes): `many` above FEW_CLUSTERS, `few` otherwise, none
+    when nothing was measured."""
+    if not k:
+        return {}
+    steps = many if k > FEW_CLUSTERS else few
+    return {"steps": because(steps, f"about {k} clusters found: up to {steps:,} steps")}
+
+
 def because(value: Any, why: str) -> Any:
     """A value for `Method.defaults_for` that says why it was chosen ("about 12 clusters: up to
     20,000 steps"); `genlab.runs.build.default_choices` collects the reasons."""

@@ -27,14 +27,13 @@ from torch import nn
 
 from genlab.data.base import DataSpec
 from genlab.methods import knobs
-from genlab.methods.base import Method, because
+from genlab.methods.base import Method, steps_by_clusters
 from genlab.methods.nets import TimeMLP, UNet, update_ema
 from genlab.params import TrainConfig, param
 
 TIME_BINS = 4  # loss/t0-0.25, loss/t0.25-0.5, ... (noise level quarters)
 PREVIEW_STEPS = 100  # sampling steps of a live preview at most
 CHECK_STEPS = 100  # sampling steps of the evaluations that decide a stop=auto run's end, at most
-FEW_CLUSTERS = 8  # 2D points with more clusters than this get the longer budget
 
 
 @dataclass(frozen=True)
@@ -106,13 +105,10 @@ class Denoiser(Method):
             return {"batch_size": 64, "steps": 4000, "lr": 5e-4}
         if spec.kind == "sequences" or math.prod(spec.shape) > 16:
             return {"hidden": 256}
-        k = spec.clusters  # measured on the data (BIC), never known modes
-        if spec.kind == "points" and k > FEW_CLUSTERS:
+        if spec.kind == "points":
             # a 16-mode mixture of tight and wide modes (bench/generalise.py mix0): ddpm HQ 0.81
             # after 8,000 steps, 0.98 after 20,000 (bench/RESULTS.md)
-            return {"steps": because(20000, f"about {k} clusters found: up to 20,000 steps")}
-        if spec.kind == "points" and k:
-            return {"steps": because(8000, f"about {k} clusters found: up to 8,000 steps")}
+            return steps_by_clusters(spec.clusters, few=8000)
         return {}
 
     def checking_opts(self) -> dict[str, Any]:

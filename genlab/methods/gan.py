@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 
 from genlab.data.base import DataSpec
-from genlab.methods.base import Method, because, register
+from genlab.methods.base import Method, because, register, steps_by_clusters
 from genlab.methods.nets import Discriminator, Generator, pack, update_ema
 from genlab.params import TrainConfig, param
 
@@ -227,7 +227,6 @@ class GAN(Method):
     # The step schedule (lr x0.2 at 60%, x0.05 at 80%) is what buys precision: at a constant lr G
     # keeps jittering around the modes (ring8 HQ 0.40-0.66); lowered late, HQ reached ~0.8.
     train_defaults = {"batch_size": 256, "steps": 5000, "lr_schedule": "step"}
-    FEW_CLUSTERS = 8  # 2D points with more clusters than this get the longer budget
     description = "Generator against discriminator; choose the loss, regularisers and packing."
     phases = ("d", "g")
 
@@ -272,11 +271,7 @@ class GAN(Method):
             # More clusters need more steps: with 5,000 steps grid25 left G blurred (HQ 0.16)
             # and a 12-mode upload lost a mode; 20,000 steps covered both (bench/RESULTS.md).
             # The count is measured on the data (spec.clusters, BIC), never known modes.
-            k = spec.clusters
-            if k > cls.FEW_CLUSTERS:
-                out["steps"] = because(20000, f"about {k} clusters found: up to 20,000 steps")
-            elif k:
-                out["steps"] = because(5000, f"about {k} clusters found: up to 5,000 steps")
+            out.update(steps_by_clusters(spec.clusters, few=5000))
             return out
         if spec.kind == "images":
             # 10,000 steps rather than 5,000 (seed 0): digits FD 14.75 -> 9.50 (the per-class
