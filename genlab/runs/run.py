@@ -28,6 +28,7 @@ from genlab.data import Dataset, load_dataset
 from genlab.limits import Limits, cpu_threads
 from genlab.methods import Method, method_class
 from genlab.metrics import evaluate
+from genlab.runs import loop
 from genlab.runs.build import build_method, method_config, resolve_device, train_config
 from genlab.runs.evaluator import Evaluator
 from genlab.runs.history import MetricHistory
@@ -499,7 +500,7 @@ class Run:
                 self._error = error
         self._write_info()
 
-    def _wait_if_paused(self) -> bool:
+    def proceed(self) -> bool:
         """Block while paused; return False when the run must stop."""
         with self._lock:
             if self._pause_at is not None and self._step >= self._pause_at:
@@ -586,94 +587,20 @@ class Run:
         m = self.method = self._build()
         self._tracking = open_tracking(self)
         tr = self.train
-        start = self._step
-        batch_gen = torch.Generator(device=self.device).manual_seed(tr.seed + 7919 * (start + 1))
-        sums: dict[str, torch.Tensor] = {}
-        counts: dict[str, int] = {}
-        count, t_last, step_last = 0, time.perf_counter(), start
-        pending_rows: list[dict[str, Any]] = []
         stopper = self._stopper = self._new_stopper()
         evals = self._evals = Evaluator(
             self.method_name, tr, data, self.device, self._log_eval, cpu_threads(), stopper
         )
-        step = start
-        lr_factor: float | None = None  # the schedule's factor last pushed into the optimisers
-        auto_end: str | None = None  # why a stop=auto run ended before its cap
-        while step < tr.steps:
-            if not self._wait_if_paused():
-                break
-            if stopper is not None:
-                auto_end = stopper.reason() or self._over_budget()
-                if auto_end:
-                    break
-            self._apply_live(m, step)
-            if tr.lr_schedule != "constant":
-                factor = params.lr_factor(tr.lr_schedule, step, tr.steps)
-                if stopper is not None:  # a plateau drops the step schedule early
-                    factor = min(factor, stopper.lr_factor())
-                if factor != lr_factor:  # "step" changes it twice a run: skip the other steps
-                    m.schedule_lr(factor)
-                    lr_factor = factor
-            x, y = data.batch(tr.batch_size, batch_gen)
-            m.step = step
-            with self._lock:
-                phases, delay = self._phases, self._delay
-            # bf16 autocast covers the whole step (forward, loss, backward): bf16 keeps fp32's
-            # exponent range, so no GradScaler is needed; ops that need fp32 get it from
-            # autocast's own op lists
-            with torch.autocast(self.device.type, torch.bfloat16, enabled=tr.precision == "bf16"):
-                out = m.train_step(x, y) if phases is None else m.train_step(x, y, phases=phases)
-            for k, v in out.items():
-                sums[k] = sums[k] + v if k in sums else v.detach().clone()
-                counts[k] = counts.get(k, 0) + 1  # a D-only step has no loss/g
-            count += 1
-            step += 1
-            with self._lock:
-                self._step = step
-                wanted = self._view_wanted
-            m.step = step
-            if wanted:
-                self._publish_view(m)
-            if delay > 0:
-                with self._lock:  # wakes early on pause, stop or a new delay
-                    self._resume_cond.wait(timeout=delay)
-            last = step == tr.steps
-            if step % tr.log_every == 0 or last:
-                values = {k: float(v) / counts[k] for k, v in sums.items()}  # one sync/interval
-                bad = {k: v for k, v in values.items() if not math.isfinite(v)}
-                if bad:
-                    shown = ", ".join(f"{k}={v}" for k, v in bad.items())
-                    self._flush(pending_rows)
-                    self._fail(
-                        f"diverged: non-finite loss at step {step} (mean over steps "
-                        f"{step - count + 1}-{step}): {shown}. The last good checkpoint "
-                        "is kept; resume it with a lower learning rate."
-                    )
-                    return
-                now = time.perf_counter()
-                with self._lock:
-                    inst = (step - step_last) / max(now - t_last, 1e-9)
-                    self._steps_per_s = (
-                        inst if self._steps_per_s == 0 else (0.7 * self._steps_per_s + 0.3 * inst)
-                    )
-                t_last, step_last = now, step
-                row = {"step": step, "t": round(self.elapsed_s(), 3), **values}
-                self.history.append(step, row["t"], values)
-                pending_rows.append(row)
-                sums, counts, count = {}, {}, 0
-                self._flush(pending_rows)
-            if step % tr.sample_every == 0 or last or step == start + 1:
-                self._snapshot_samples(m, step)
-            if (tr.eval_every and step % tr.eval_every == 0) or last:
-                # evaluated beside training (stop=auto: a check, see Method.checking_opts)
-                evals.submit(m, step, round(self.elapsed_s(), 3), checking=stopper is not None)
-            if evals.failure():
-                self._flush(pending_rows)
-                self._fail(evals.failure())
-                return
-            if (tr.checkpoint_every and step % tr.checkpoint_every == 0) or last:
-                self._checkpoint(m)
-        self._flush(pending_rows)
+        try:
+            self._rate = (time.perf_counter(), self._step)  # (when, at which step) steps/s was
+            end = loop.train(self, m, data, tr, self._step)
+        except loop.Diverged as e:
+            self._fail(str(e))
+            return
+        if end.failure:
+            self._fail(end.failure)
+            return
+        step, auto_end = end.step, end.auto
         if auto_end:
             evals.drop_queued()
             if stopper.best() is None:  # nothing evaluated yet (a short time budget)
@@ -688,10 +615,10 @@ class Run:
             self._keep_best(m, step, auto_end or f"step cap reached ({tr.steps:,} steps)")
         self._publish_view(m)
         if auto_end:
-            self._checkpoint(m)
+            self.save_checkpoint(m)
             self._set_status("done")
         elif step < tr.steps:
-            self._checkpoint(m)
+            self.save_checkpoint(m)
             self._set_status("stopped")
         else:
             self._set_status("done")
@@ -736,9 +663,51 @@ class Run:
             self.history.append(step, t, values)
             self._flush([{"step": step, "t": t, **values}])
             if kept is not None:
-                self._snapshot_samples(m, step)
+                self.snapshot_samples(m, step)
         state = self._stopper.state()
         self.stop_info = {**state, "reason": reason, "kept_step": kept or step}
+
+    # ----- what the loop calls between steps (genlab.runs.loop.Host) ---------------------------
+    def auto_end(self) -> str | None:
+        if self._stopper is None:
+            return None
+        return self._stopper.reason() or self._over_budget()
+
+    def plateau_lr_factor(self) -> float:
+        return self._stopper.lr_factor() if self._stopper is not None else 1.0
+
+    def step_options(self) -> tuple[tuple[str, ...] | None, float]:
+        with self._lock:
+            return self._phases, self._delay
+
+    def stepped(self, m: Method, step: int, delay: float) -> None:
+        with self._lock:
+            self._step = step
+            wanted = self._view_wanted
+        if wanted:
+            self._publish_view(m)
+        if delay > 0:
+            with self._lock:  # wakes early on pause, stop or a new delay
+                self._resume_cond.wait(timeout=delay)
+
+    def log(self, step: int, values: dict[str, float], steps: int) -> None:
+        now = time.perf_counter()
+        t_last, step_last = self._rate
+        with self._lock:
+            inst = (step - step_last) / max(now - t_last, 1e-9)
+            sps = self._steps_per_s
+            self._steps_per_s = inst if sps == 0 else 0.7 * sps + 0.3 * inst
+        self._rate = (now, step)
+        row = {"step": step, "t": round(self.elapsed_s(), 3), **values}
+        self.history.append(step, row["t"], values)
+        self._flush([row])
+
+    def queue_evaluation(self, m: Method, step: int) -> None:
+        # beside training; a stop=auto run's are checks (see Method.checking_opts)
+        self._evals.submit(m, step, round(self.elapsed_s(), 3), checking=self._stopper is not None)
+
+    def failure(self) -> str | None:
+        return self._evals.failure()
 
     def _publish_view(self, m: Method) -> None:
         """Copy the weights for readers (between steps, in the worker: never a torn state)."""
@@ -755,7 +724,7 @@ class Run:
             self._tracking.on_metrics(rows)
         rows.clear()
 
-    def _apply_live(self, m: Method, step: int) -> None:
+    def push_live(self, m: Method, step: int) -> None:
         with self._lock:
             changes, self._pending_live = self._pending_live, {}
         if changes:
@@ -765,7 +734,7 @@ class Run:
             self._tracking.on_live_change(step, changes)
             self._write_info()
 
-    def _snapshot_samples(self, m: Method, step: int) -> None:
+    def snapshot_samples(self, m: Method, step: int) -> None:
         kind = self.data.spec.kind
         m.eval()
         payload = take_samples(m, self.data, seed=self.train.seed + 1)
@@ -784,7 +753,7 @@ class Run:
         self.history.append(step, t, values)
         self._flush([{"step": step, "t": t, **values}])
 
-    def _checkpoint(self, m: Method) -> None:
+    def save_checkpoint(self, m: Method) -> None:
         tensors, meta = m.checkpoint()
         if not all(torch.isfinite(t).all() for t in tensors.values() if t.is_floating_point()):
             return  # never overwrite the last good checkpoint with diverged weights
