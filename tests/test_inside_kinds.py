@@ -23,10 +23,10 @@ from genlab.data import load_dataset  # noqa: E402
 from genlab.runs import (  # noqa: E402
     Run,
     RunStore,
-    sampling,  # noqa: E402
+    read_saved_run,
+    sampling,
 )
 from genlab.runs.build import build_method, train_config  # noqa: E402
-from genlab.ui.common import read_disk_run  # noqa: E402
 from genlab.ui.inside_kinds import available_views  # noqa: E402
 from genlab.views import kinds as ik  # noqa: E402
 
@@ -235,7 +235,7 @@ def test_view_copy_is_separate_and_follows_the_run(home, runs_to_stop):
     assert a is not None and slow.get(run).version == a.version  # not refreshed within 60 s
     run.stop()
     run.join(30)
-    disk = read_disk_run(RunStore(), run.id)  # a saved run: its last checkpoint
+    disk = read_saved_run(RunStore(), run.id)  # a saved run: its last checkpoint
     vm_disk = ik.ViewModels().get(disk)
     assert vm_disk is not None and vm_disk.stamp and vm_disk.step == run.snapshot().step
 

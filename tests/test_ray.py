@@ -10,7 +10,7 @@ import pytest
 import ray
 from charts import charts  # tests/charts.py
 
-from genlab.runs import REGISTRY, Run, RunStore
+from genlab.runs import REGISTRY, AnyRun, Run, RunStore
 from genlab.runs.ray_exec import RayRun, ensure_ray
 from genlab.runs.store import read_json
 
@@ -157,7 +157,7 @@ def test_train_page_executor_select_starts_a_ray_run_shown_live(store):
     assert not at.error, [e.value for e in at.error]
     run_id = at.query_params["run"]
     run = REGISTRY.get(run_id[0] if isinstance(run_id, list) else run_id)
-    assert isinstance(run, RayRun)
+    assert isinstance(run, RayRun) and isinstance(run, AnyRun)  # the pages' one protocol
     assert run.join(120) and run.status == "done"
     at.run()  # the live view of the finished Ray run
     assert not at.exception, [e.value for e in at.exception]

@@ -217,7 +217,3 @@ def seeded_net(factory: Callable[[], nn.Module], seed: int, device) -> nn.Module
             if isinstance(getattr(m, "bias", None), torch.Tensor):
                 nn.init.zeros_(m.bias)
     return net.to(device)
-
-
-def to_float(d: dict) -> dict[str, float]:
-    return {k: float(v) for k, v in d.items()}

@@ -23,8 +23,9 @@ from genlab import params
 from genlab.data import load_dataset
 from genlab.methods import METHODS
 from genlab.runs.build import data_defaults
+from genlab.runs.protocol import ENDED, SampleSnapshot
 from genlab.runs.registry import REGISTRY
-from genlab.runs.run import ENDED, Run, SampleSnapshot
+from genlab.runs.run import Run
 from genlab.runs.store import LIVE_STATES, RunDir, RunStore
 
 # train-config fields that say how a run was trained (the cadences and device are bookkeeping)
@@ -242,7 +243,7 @@ def collect_runs(store: RunStore | None = None) -> list[RunRow]:
 
 def row_of(run: Run | Path | str) -> RunRow:
     """One run as a row: a Run object (live or ended in this process) or a run folder."""
-    if isinstance(run, Run):
+    if not isinstance(run, (str, Path)):  # a run object, not a folder
         return _row_from_run(run)
     d = RunDir(run)
     return _row_from_info({**d.read_info(), "dir": str(d.path)})

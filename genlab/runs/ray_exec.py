@@ -30,8 +30,9 @@ import torch
 
 import genlab
 from genlab import params
+from genlab.runs.protocol import SampleSnapshot, ViewState
 from genlab.runs.registry import REGISTRY
-from genlab.runs.run import Run, SampleSnapshot, ViewState
+from genlab.runs.run import Run
 from genlab.runs.store import RunStore
 
 EXECUTORS = ("local", "ray")
@@ -107,7 +108,7 @@ def trial_resources(train: params.TrainConfig) -> dict[str, float]:
 
 
 def stop_ray_runs(timeout: float = 10.0) -> None:
-    runs = [r for r in REGISTRY.live() if isinstance(r, RayRun)]
+    runs = [r for r in REGISTRY.live() if r.executor == "ray"]
     for r in runs:
         r.stop()
     deadline = time.time() + timeout

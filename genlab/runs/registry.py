@@ -12,6 +12,8 @@ import time
 from collections.abc import Callable
 from typing import Protocol
 
+from genlab.runs.store import LIVE_STATES
+
 
 class Run(Protocol):
     """What the registry needs of a run (genlab.runs.Run and the Ray proxy are both one)."""
@@ -103,7 +105,7 @@ class RunRegistry:
             return list(self._runs.values())
 
     def live(self) -> list[Run]:
-        return [r for r in self.runs() if r.status in ("queued", "running", "paused")]
+        return [r for r in self.runs() if r.status in LIVE_STATES]
 
     def forget(self, run_id: str) -> None:
         with self._lock:
@@ -128,7 +130,7 @@ def mark_interrupted(store) -> list[str]:
     server was killed): mark them `interrupted` so they can be resumed. Returns their ids."""
     out = []
     for info in store.list():
-        live = info.get("status") in ("queued", "running", "paused")
+        live = info.get("status") in LIVE_STATES
         if live and REGISTRY.get(info["id"]) is None:
             d = store.run_dir(info["id"])
             info = dict(info)

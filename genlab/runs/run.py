@@ -16,7 +16,6 @@ import threading
 import time
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -32,56 +31,12 @@ from genlab.runs import loop
 from genlab.runs.build import build_method, method_config, resolve_device, train_config
 from genlab.runs.evaluator import Evaluator
 from genlab.runs.history import MetricHistory
+from genlab.runs.protocol import RunSnapshot, SampleSnapshot, ViewState
 from genlab.runs.registry import REGISTRY, RunRegistry
 from genlab.runs.samples import take_samples
 from genlab.runs.stopping import BEST_STEP, Stopper
 from genlab.runs.store import RunDir, RunStore, clean_name, read_json
 from genlab.runs.tracking import NULL, Tracking, open_tracking
-
-STATES = ("queued", "running", "paused", "done", "stopped", "failed", "interrupted")
-ENDED = ("done", "stopped", "failed", "interrupted")
-
-
-@dataclass
-class SampleSnapshot:
-    step: int
-    kind: str
-    payload: Any  # PNG bytes (images), float array (points, sequences), list[str] (text)
-
-
-@dataclass
-class RunSnapshot:
-    """A consistent copy of what a reader may show; cheap to take."""
-
-    id: str
-    method: str
-    dataset: str
-    status: str
-    step: int
-    steps: int
-    steps_per_s: float
-    eta_s: float | None
-    elapsed_s: float
-    last: dict[str, float]
-    history_version: int
-    n_snapshots: int
-    latest: SampleSnapshot | None
-    error: str | None
-    live_changes: list[dict[str, Any]] = field(default_factory=list)
-    device: str = "cpu"
-    stop: dict[str, Any] | None = None  # stop=auto: Run.stop_state()
-
-
-@dataclass(frozen=True)
-class ViewState:
-    """A copy of the model's weights (CPU tensors, never shared with the live ones) that readers
-    can rebuild a method from; published by the worker between steps (see `Run.view_state`)."""
-
-    version: int
-    step: int
-    cfg: Any  # the method config in force when it was taken (live knobs change it)
-    tensors: dict[str, torch.Tensor]
-
 
 DELAYS_S = (0.0, 0.01, 0.05, 0.2)  # the live view's "slow motion" choices (seconds per step)
 
@@ -327,6 +282,11 @@ class Run:
     def _write_info(self) -> None:
         self.dir.write_info(self.info())
 
+    def tag_sweep(self, tag: dict[str, Any]) -> None:
+        """Mark it as a trial of a sweep (kept in run.json, so Compare can gather the trials)."""
+        self.sweep = dict(tag)
+        self._write_info()
+
     def rename(self, name: str) -> None:
         """Give the run a name of the user's (kept in run.json; '' removes it)."""
         self.name = clean_name(name)
@@ -435,7 +395,22 @@ class Run:
             self.thread.join(timeout)
         return True
 
-    # ----- readers -----------------------------------------------------------------------------
+    # ----- readers (runs.protocol.AnyRun) ------------------------------------------------------
+    in_process = True  # this process drives it: its controls work
+
+    @property
+    def kind(self) -> str:
+        return self.data.spec.kind
+
+    def real_data(self) -> Dataset:
+        return self.data
+
+    @property
+    def stepping(self) -> bool:
+        """True while a step_n is under way (it pauses by itself at its end)."""
+        with self._lock:
+            return self._pause_at is not None
+
     @property
     def status(self) -> str:
         with self._lock:

@@ -34,7 +34,9 @@ from genlab.methods import METHODS
 
 CKPT_NAME = re.compile(r"last(-[0-9a-f]{16})?\.safetensors")  # no paths: a name only
 
-LIVE_STATES = ("queued", "running", "paused")
+STATES = ("queued", "running", "paused", "done", "stopped", "failed", "interrupted")
+ENDED = ("done", "stopped", "failed", "interrupted")
+LIVE_STATES = tuple(s for s in STATES if s not in ENDED)  # a run in one of these can still change
 SYNC_EVERY_S = 1.0  # metrics.jsonl is fsynced at most this often
 RUN_ID = re.compile(r"^[A-Za-z0-9_.-]{1,128}$")
 

@@ -39,9 +39,10 @@ from genlab.data import DATASETS, load_dataset
 from genlab.methods import METHODS, method_class
 from genlab.metrics import evaluate
 from genlab.runs.build import build_method, method_config, train_config
+from genlab.runs.protocol import ENDED
 from genlab.runs.ray_exec import check_executor, ensure_ray, trial_resources
 from genlab.runs.registry import REGISTRY
-from genlab.runs.run import ENDED, Run, new_run_id
+from genlab.runs.run import Run, new_run_id
 from genlab.runs.store import RunStore, read_json, write_json
 
 SEARCHES = ("grid", "random")
@@ -509,8 +510,7 @@ class Sweep:
                 store=self.store,
                 run_id=t["run_id"],
             )
-            run.sweep = self.tag(t)
-            run._write_info()  # tagged on disk already while it waits for a slot
+            run.tag_sweep(self.tag(t))  # tagged on disk already while it waits for a slot
             runs.append(run.start())
         for run in runs:
             run.join()
@@ -653,7 +653,7 @@ def _step(self: Any) -> dict[str, Any]:
     self.reported = True
     while True:  # until the run pauses at the end of this interval (or ends)
         snap = run.snapshot()
-        if snap.status in ENDED or (snap.status == "paused" and run._pause_at is None):
+        if snap.status in ENDED or (snap.status == "paused" and not run.stepping):
             break
         time.sleep(0.05)
     if snap.status in ("failed", "interrupted"):

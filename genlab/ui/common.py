@@ -9,29 +9,25 @@ from __future__ import annotations
 import hmac
 import re
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import streamlit as st
 
-from genlab import params
 from genlab.data import DATASETS, Dataset, load_dataset
 from genlab.limits import Limits
 from genlab.methods import METHODS
 from genlab.runs import (
-    ENDED,
     REGISTRY,
+    AnyRun,
     Run,
-    RunDir,
-    RunSnapshot,
     RunStore,
     genlab_home,
+    read_saved_run,
     resolve_device,
 )
-from genlab.runs.history import MetricHistory
 from genlab.runs.registry import mark_interrupted
-from genlab.runs.run import SampleSnapshot, scaled_lrs
+from genlab.runs.run import scaled_lrs
 from genlab.ui import explain
 
 # The pages, by the url_path that st.navigation gives them (app.py declares them).
@@ -217,105 +213,17 @@ def compatible_methods(kind: str, spec=None) -> list[str]:
     return out
 
 
-def param_index() -> dict[str, params.Param]:
-    return {p.name: p for p in params.describe(params.TrainConfig)}
-
-
 # ----- runs: live in this process, or read back from disk --------------------------------------
-@dataclass
-class DiskRun:
-    """A saved run shown read-only: metrics from metrics.jsonl, samples from samples/."""
-
-    id: str
-    info: dict[str, Any]
-    dir: RunDir
-    history: MetricHistory
-    snapshots: list[SampleSnapshot]
-
-    @property
-    def method_name(self) -> str:
-        return self.info["method"]
-
-    @property
-    def dataset_name(self) -> str:
-        return self.info["dataset"]
-
-    @property
-    def live(self) -> bool:
-        return False
-
-    def snapshot(self) -> RunSnapshot:
-        i = self.info
-        return RunSnapshot(
-            id=self.id,
-            method=i["method"],
-            dataset=i["dataset"],
-            status=i["status"],
-            step=int(i.get("step", 0)),
-            steps=int(i.get("steps", 0)),
-            steps_per_s=0.0,
-            eta_s=None,
-            elapsed_s=float(i.get("elapsed_s", 0.0)),
-            last=i.get("last") or {},
-            history_version=self.history.version,
-            n_snapshots=len(self.snapshots),
-            latest=self.snapshots[-1] if self.snapshots else None,
-            error=i.get("error"),
-            live_changes=i.get("live_changes", []),
-            device=i.get("device", "cpu"),
-            stop=i.get("stop"),
-        )
-
-    def real_data(self) -> Dataset | None:
-        try:
-            return load_dataset(
-                self.info["dataset"],
-                self.info.get("data_file"),
-                self.info.get("data_options") or None,
-            )
-        except Exception:  # a deleted upload must not break the view of the run
-            return None
-
-
-def read_disk_run(store: RunStore, run_id: str) -> DiskRun | None:
-    """The run folder `run_id` as a read-only DiskRun, or None when there is no such run."""
-    try:
-        d = store.run_dir(run_id)
-    except ValueError:
-        return None
-    if not d.run_json.exists():
-        return None
-    info = d.read_info()
-    history = MetricHistory()
-    for row in d.read_metrics():
-        history.append(
-            row["step"], row.get("t", 0.0), {k: v for k, v in row.items() if k not in ("step", "t")}
-        )
-    kind = (info.get("spec") or {}).get("kind", "")
-    snaps = [
-        SampleSnapshot(step, kind, RunDir.load_sample(path)) for step, path in d.list_samples()
-    ]
-    return DiskRun(run_id, info, d, history, snaps)
-
-
-def find_run(run_id: str) -> Run | DiskRun | None:
+def find_run(run_id: str) -> AnyRun | None:
     """The live Run object when this process trains (or trained) it, else the saved run."""
     run = REGISTRY.get(run_id)
     if run is not None:
         return run
     try:
-        return read_disk_run(RunStore(), run_id)
+        return read_saved_run(RunStore(), run_id)
     except ValueError as e:
         st.error(f"Run {run_id} cannot be read: {public_text(str(e))}")
         return None
-
-
-def real_data(run: Run | DiskRun) -> Dataset | None:
-    return run.data if isinstance(run, Run) else run.real_data()
-
-
-def is_live(status: str) -> bool:
-    return status not in ENDED
 
 
 def resume_run(run_id: str, steps: int | None = None, lr_scale: float | None = None) -> Run:

@@ -16,7 +16,7 @@ from genlab.figures import plots
 from genlab.methods import METHODS
 from genlab.metrics import metric_info
 from genlab.runs import catalogue
-from genlab.runs.run import SampleSnapshot
+from genlab.runs.protocol import SampleSnapshot
 from genlab.runs.store import RunStore
 from genlab.ui import common
 from genlab.ui import sweep as sweep_ui

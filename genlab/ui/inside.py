@@ -9,13 +9,13 @@ per-character scores), which `inside_flows` joins with its own views.
 from __future__ import annotations
 
 from genlab.methods import METHODS
+from genlab.runs import AnyRun
 from genlab.ui import inside_flows, inside_kinds, inside_points
-from genlab.ui.common import DiskRun
 
 
-def panel(run, every: float | None) -> None:
+def panel(run: AnyRun, every: float | None) -> None:
     """Called by genlab.ui.live.live_view below the curves and samples."""
-    kind = run.data.spec.kind if not isinstance(run, DiskRun) else run.info["spec"]["kind"]
+    kind = run.kind
     if kind == "points" and "process" in METHODS[run.method_name].inside:
         inside_flows.panel_points(run, every)
     elif kind == "points":

@@ -15,7 +15,7 @@ import torch
 
 from genlab.data import Dataset
 from genlab.figures import flows as viz_flows
-from genlab.ui import common, explain, inside_kinds
+from genlab.ui import explain, inside_kinds
 from genlab.ui.livechart import live_chart
 from genlab.views import flows as inspect_flows
 from genlab.views import kinds as inspect_kinds
@@ -34,7 +34,7 @@ def panel_points(run: Any, every: float | None) -> None:
 
 def _points_body(run: Any, every: float | None) -> None:
     vm = VIEWS.get(run)
-    data = common.real_data(run)
+    data = run.real_data()
     if vm is None or data is None:
         st.info("Waiting for the first copy of the model…", icon=":material/hourglass_empty:")
         return

@@ -51,7 +51,7 @@ def _body(run: Any, every: float | None) -> None:
             icon=":material/hourglass_empty:",
         )
         return
-    data = common.real_data(run)
+    data = run.real_data()
     if data is None:
         st.warning("The run's data cannot be loaded (a deleted upload?): nothing to compare to.")
         return

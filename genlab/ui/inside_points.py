@@ -18,9 +18,9 @@ import streamlit as st
 
 from genlab.figures import inside as viz_inside
 from genlab.methods import METHODS, Method
-from genlab.runs import Run
+from genlab.runs import AnyRun
 from genlab.runs.sampling import checkpoint_stamp, load_run
-from genlab.ui import common, explain, refresh
+from genlab.ui import explain, refresh
 from genlab.ui.livechart import live_chart
 from genlab.views import points as ip
 
@@ -49,21 +49,20 @@ def panel(run: Any, every: float | None) -> None:
     refresh.fragment(_body, None if every is None else VIEW_EVERY_S)(run, every)
 
 
-def view_source(run: Any) -> tuple[tuple, Callable[[], tuple[Method, int]]] | None:
+def view_source(run: AnyRun) -> tuple[tuple, Callable[[], tuple[Method, int]]] | None:
     """(a key that changes whenever the weights do, a builder of a CPU copy and its step), or
     None while there are no weights to show yet (a queued run)."""
-    if isinstance(run, Run):
-        state = run.view_state(wait=FIRST_VIEW_WAIT_S)
-        if state is not None:
-            train = dataclasses.replace(run.train, device="cpu")
+    state = run.view_state(wait=FIRST_VIEW_WAIT_S)  # None for a saved run: its checkpoint
+    if state is not None:
+        train = dataclasses.replace(run.train, device="cpu")  # a training run: it has configs
 
-            def build() -> tuple[Method, int]:
-                m = ip.method_from_state(
-                    run.method_name, state.cfg, train, run.data.spec, state.tensors
-                )
-                return m, state.step
+        def build() -> tuple[Method, int]:
+            m = ip.method_from_state(
+                run.method_name, state.cfg, train, run.data.spec, state.tensors
+            )
+            return m, state.step
 
-            return ("live", run.id, state.version), build
+        return ("live", run.id, state.version), build
     d = run.dir
     if d.has_checkpoint():
 
@@ -80,7 +79,7 @@ def compute_view(run: Any, cls: int | None, wait: bool = True) -> tuple[tuple, i
     version of the weights and class; without `wait`, in the background (`refresh.shared_latest`):
     the newest finished view comes back at once, possibly of older weights."""
     src = view_source(run)
-    real = common.real_data(run)
+    real = run.real_data()
     if src is None or real is None:
         return None
     key, build = src
@@ -106,7 +105,7 @@ def _layer_toggles(run_id: str, available: list[str], labels: dict[str, str]) ->
 
 
 def _body(run: Any, every: float | None) -> None:
-    real = common.real_data(run)
+    real = run.real_data()
     if real is None:
         st.info("The run's data cannot be read, so there is nothing to draw on.")
         return

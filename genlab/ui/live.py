@@ -20,10 +20,9 @@ from genlab.data import DATASETS, Dataset, load_dataset
 from genlab.data.text import decode
 from genlab.figures import curves, plots
 from genlab.methods import METHODS
-from genlab.runs import ENDED, REGISTRY, Run, RunSnapshot
+from genlab.runs import ENDED, REGISTRY, AnyRun, Run, RunSnapshot
 from genlab.runs.run import DELAYS_S
 from genlab.ui import common, explain, forms, inside, refresh, replay
-from genlab.ui.common import DiskRun
 from genlab.ui.livechart import live_chart
 
 STATUS_EVERY_S = 0.5  # status, step, speed, progress: 2 Hz
@@ -42,8 +41,6 @@ STATUS_BADGE = {
     "failed": ("red", ":material/error:"),
     "interrupted": ("orange", ":material/warning:"),
 }
-
-AnyRun = Run | DiskRun
 
 
 # ----- picking a run ---------------------------------------------------------------------------
@@ -73,7 +70,7 @@ def run_picker() -> None:
 # ----- the view --------------------------------------------------------------------------------
 def poll_interval(run: AnyRun, status: str) -> float | None:
     """Poll while the run can still change; None (no polling) once it has ended."""
-    if not isinstance(run, Run) or status in ENDED:
+    if not run.in_process or status in ENDED:
         return None
     return PAUSED_EVERY_S if status == "paused" else STATUS_EVERY_S
 
@@ -89,17 +86,17 @@ def live_view(run_id: str) -> None:
     every = poll_interval(run, snap.status)
     header(run, snap)
     status_panel(run, every, snap.status)
-    live = isinstance(run, Run) and snap.status not in ENDED
+    live = run.in_process and snap.status not in ENDED
     if live:
         controls(run, snap)
-    if isinstance(run, DiskRun) or snap.status in ENDED:
+    if not live:
         resume_panel(run, snap)
         replay.panel(run, REPLAY_VIEWS)  # play the run back: samples, a cursor on the curves
     # the first screen (1280x900): the run's main visual beside its loss curves; the quality
     # metrics as small multiples below. For 2D points the main visual is the canvas (real and
     # generated points, D's field, G's manifold), and the samples with their slider follow.
     # On a phone the columns stack in this same order.
-    points = _kind(run) == "points"
+    points = run.kind == "points"
     main_col, curves_col = st.columns([3, 2], gap="medium")
     with main_col:
         if points:
@@ -120,16 +117,11 @@ def live_view(run_id: str) -> None:
         inside.panel(run, every)
 
 
-def _kind(run: AnyRun) -> str:
-    return run.data.spec.kind if isinstance(run, Run) else run.info["spec"]["kind"]
-
-
 def header(run: AnyRun, snap: RunSnapshot) -> None:
     method = METHODS[snap.method].label if snap.method in METHODS else snap.method
     data = DATASETS[snap.dataset].label if snap.dataset in DATASETS else snap.dataset
-    name = run.name if isinstance(run, Run) else run.info.get("name")
-    st.subheader(f"{name} · {method} on {data}" if name else f"{method} on {data}")
-    where = "live in this server" if isinstance(run, Run) else "read from disk (read-only)"
+    st.subheader(f"{run.name} · {method} on {data}" if run.name else f"{method} on {data}")
+    where = "live in this server" if run.in_process else "read from disk (read-only)"
     st.caption(f"Run `{snap.id}` · {where} · device {snap.device}")
 
 
@@ -625,7 +617,7 @@ def _samples_body(run: AnyRun, every: float | None) -> None:
 def _real(run: AnyRun) -> Dataset | None:
     key = f"genlab.real.{run.id}"
     if key not in st.session_state:
-        st.session_state[key] = common.real_data(run)
+        st.session_state[key] = run.real_data()
     return st.session_state[key]
 
 
@@ -694,8 +686,7 @@ def show_text_samples(run: AnyRun, items: list[str], step: int) -> None:
     real = _real(run)
     seen: frozenset[str] = frozenset()
     if real is not None:
-        data_file = run.data_file if isinstance(run, Run) else run.info.get("data_file")
-        seen = _training_strings(run.dataset_name, data_file, real.spec.n_train)
+        seen = _training_strings(run.dataset_name, run.data_file, real.spec.n_train)
     lines = [(s or "(empty)") + (" *" if s in seen else "") for s in items]
     half = -(-len(lines) // 2)
     cols = st.columns(2)
