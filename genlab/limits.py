@@ -3,7 +3,7 @@
     GENLAB_MAX_RUNS        runs training at once (more wait as queued)         default 2
     GENLAB_MAX_STEPS       steps per run                                       default 200000
     GENLAB_MAX_BATCH       batch size                                          default 1024
-    GENLAB_MAX_WIDTH       any width-like size (hidden, latent_dim, emb_dim)  default 2048
+    GENLAB_MAX_WIDTH       any declared layer width (param(width=True))       default 2048
     GENLAB_MAX_UPLOAD_MB   one uploaded file                                   default 50
     GENLAB_MAX_DISK_MB     disk used by the run store; no new run past it      default 5000
     GENLAB_READONLY        1 = visitors watch and sample; no start/stop/delete default 0
@@ -18,7 +18,7 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
-WIDTH_KEYS = ("hidden", "latent_dim", "emb_dim", "channels")
+from genlab.params import TrainConfig, describe
 
 
 def _num(name: str, default: float) -> float:
@@ -59,23 +59,26 @@ class Limits:
             admin_password=os.environ.get("GENLAB_ADMIN_PASSWORD") or None,
         )
 
-    def problems(self, method_cfg: dict[str, Any], train_cfg: dict[str, Any]) -> list[str]:
+    def problems(self, method_cfg: Any, train_cfg: TrainConfig) -> list[str]:
+        """What a run's configs ask beyond this server's limits; the widths are the method's
+        parameters declared with `width=True`, whatever their names."""
         out = []
-        if train_cfg["steps"] > self.max_steps:
+        if train_cfg.steps > self.max_steps:
             out.append(
-                f"steps={train_cfg['steps']} is over this server's limit of "
+                f"steps={train_cfg.steps} is over this server's limit of "
                 f"{self.max_steps} (GENLAB_MAX_STEPS)"
             )
-        if train_cfg["batch_size"] > self.max_batch:
+        if train_cfg.batch_size > self.max_batch:
             out.append(
-                f"batch_size={train_cfg['batch_size']} is over this server's limit of "
+                f"batch_size={train_cfg.batch_size} is over this server's limit of "
                 f"{self.max_batch} (GENLAB_MAX_BATCH)"
             )
-        for k in WIDTH_KEYS:
-            v = method_cfg.get(k)
-            if isinstance(v, int) and v > self.max_width:
+        for p in describe(type(method_cfg)):
+            v = getattr(method_cfg, p.name)
+            if p.width and v > self.max_width:
                 out.append(
-                    f"{k}={v} is over this server's limit of {self.max_width} (GENLAB_MAX_WIDTH)"
+                    f"{p.name}={v} is over this server's limit of {self.max_width} "
+                    "(GENLAB_MAX_WIDTH)"
                 )
         return out
 

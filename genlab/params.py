@@ -43,6 +43,14 @@ class Param:
     live: bool = False  # may be changed while a run is live, without a restart
     advanced: bool = False  # hidden in the app's teaching mode
     label: str = ""  # the widget's human name ("Generator learning rate"); links and CLI use `name`
+    # a learning rate: the key in `Method.optimizers` of the optimiser it drives ("*" = all of
+    # them); live changes, a resume's new rates and a gentler resume's factor follow this
+    optimizer: str = ""
+    width: bool = False  # a layer's width: the server's GENLAB_MAX_WIDTH applies to it
+
+    @property
+    def is_lr(self) -> bool:
+        return bool(self.optimizer)
 
     @property
     def title(self) -> str:
@@ -62,9 +70,16 @@ def param(
     live: bool = False,
     advanced: bool = False,
     label: str = "",
+    optimizer: str = "",
+    width: bool = False,
 ) -> Any:
     """Declare one hyperparameter field of a config dataclass; `label` is its human name in the
-    app (the declared field name stays the name in links, JSON and the CLI)."""
+    app (the declared field name stays the name in links, JSON and the CLI). `optimizer` marks a
+    learning rate (the optimiser it drives, "*" for all); `width` marks a layer width."""
+    if optimizer and not isinstance(default, float):
+        raise TypeError(f"a learning rate is a float, got {default!r}")
+    if width and (isinstance(default, bool) or not isinstance(default, int)):
+        raise TypeError(f"a width is an int, got {default!r}")
     meta = {
         "label": label,
         "low": low,
@@ -75,6 +90,8 @@ def param(
         "log": log,
         "live": live,
         "advanced": advanced,
+        "optimizer": optimizer,
+        "width": width,
     }
     return dataclasses.field(default=default, metadata={"genlab": meta})
 

@@ -123,7 +123,7 @@ def test_sampling_cost_counts_network_evaluations():
     spec = load_dataset("ring8").spec  # labelled: guidance evaluates the net twice per step
     guided = _build("flow", {"cond": "class", "sample_steps": 10}, spec=spec)
     assert guided.network_evaluations() == 20
-    guided.set_live(guidance=0.0)
+    guided.change_live(guidance=0.0)
     assert guided.network_evaluations() == 10
 
 

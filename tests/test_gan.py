@@ -178,13 +178,13 @@ def test_no_ema_copy_when_off():
 def test_live_knobs_reach_the_optimisers_and_the_step():
     m, ds, train = _build("gan", "ring8", hidden=32)
     assert {"lr_g", "lr_d", "loss", "n_critic", "r1_gamma", "gp_lambda"} <= set(m.live_params())
-    m.set_live(lr_g=1e-4, lr_d=3e-4, loss="hinge", r1_gamma=0.5)
+    m.change_live(lr_g=1e-4, lr_d=3e-4, loss="hinge", r1_gamma=0.5)
     assert m.optimizers["g"].param_groups[0]["lr"] == 1e-4
     assert m.optimizers["d"].param_groups[0]["lr"] == 3e-4
     out = m.train_step(ds.batch(16, m.generator)[0])
     assert "loss/r1" in out
     with pytest.raises(ValueError, match="not changeable"):
-        m.set_live(pack=4)
+        m.change_live(pack=4)
 
 
 # ----- learning ---------------------------------------------------------------------------------
@@ -238,7 +238,7 @@ def test_cgan_aux_weight_adds_the_terms_and_zero_turns_them_off():
     x, y = ds.batch(16, m.generator)
     out = m.train_step(x, y)
     assert {"loss/aux_d", "loss/aux_g"} <= set(out)
-    m.set_live(aux_weight=0.0)
+    m.change_live(aux_weight=0.0)
     before = m.D.aux.weight.detach().clone()
     out = m.train_step(x, y)
     assert not {"loss/aux_d", "loss/aux_g"} & set(out)

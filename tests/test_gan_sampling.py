@@ -147,6 +147,27 @@ def test_data_aware_defaults_apply_only_where_unset():
     assert data_defaults("gan", None) == ({}, {})
 
 
+def test_data_aware_defaults_are_computed_once_per_method_and_data(monkeypatch):
+    """A render of the Train page reads them for the configs, the reasons shown and the query
+    string; a run's set-up for both configs: one defaults_for call for all of them."""
+    from genlab.runs import build
+
+    spec = dataclasses.replace(load_dataset("ring8").spec, description="a copy not seen before")
+    cls, calls = method_class("gan"), []
+    real = cls.defaults_for.__func__
+    counted = classmethod(lambda c, s: calls.append(s) or real(c, s))
+    monkeypatch.setattr(cls, "defaults_for", counted)
+    build._suggested_once.cache_clear()
+    first = (method_config("gan", {}, spec), train_config("gan", {}, spec))
+    build.default_choices("gan", spec)
+    data_defaults("gan", spec)
+    assert len(calls) == 1 and calls[0] is spec
+    assert (method_config("gan", {}, spec), train_config("gan", {}, spec)) == first
+    other = dataclasses.replace(spec, clusters=25)  # other data: its own defaults
+    assert train_config("gan", {}, other).steps == 20000 != first[1].steps and len(calls) == 2
+    build._suggested_once.cache_clear()
+
+
 def test_gan_on_points_gets_a_2d_latent_drs_and_more_steps_for_more_modes(tmp_path):
     from genlab.runs import Run, RunStore
 

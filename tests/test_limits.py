@@ -48,3 +48,24 @@ def test_bad_setting_is_named(monkeypatch):
     monkeypatch.setenv("GENLAB_MAX_STEPS", "lots")
     with pytest.raises(ValueError, match="GENLAB_MAX_STEPS='lots'"):
         Limits.from_env()
+
+
+def test_the_width_limit_follows_the_declaration_not_the_name(monkeypatch):
+    """Any parameter declared `width=True` is a width, whatever its name; a count is not."""
+    import dataclasses
+
+    from genlab import params
+
+    @dataclasses.dataclass(frozen=True)
+    class Config:
+        trunk: int = params.param(64, low=1, high=10_000, width=True)
+        hidden_layers: int = params.param(64, low=1, high=10_000)
+
+    monkeypatch.setenv("GENLAB_MAX_WIDTH", "32")
+    train = params.build(params.TrainConfig, {})
+    problems = Limits.from_env().problems(Config(), train)
+    assert problems == ["trunk=64 is over this server's limit of 32 (GENLAB_MAX_WIDTH)"]
+    with pytest.raises(TypeError, match="a width is an int"):
+        params.param(0.5, width=True)
+    with pytest.raises(TypeError, match="a learning rate is a float"):
+        params.param(1, optimizer="*")

@@ -32,14 +32,47 @@ def _small(method: str, dataset: str, seed: int = 0):
     # the smallest sizes each config allows keep these tests quick on CPU
     small = {}
     for p in params.describe(cls.Config):
-        if (
-            p.name in ("hidden", "latent_dim", "channels", "emb_dim", "sample_steps")
-            and p.type is int
-        ):
+        if p.width or (p.name == "sample_steps" and p.type is int):
             small[p.name] = max(int(p.low or 1), min(p.default, 32))
     train = params.build(params.TrainConfig, {"batch_size": 16, "seed": seed, "device": "cpu"})
     ds = load_dataset(dataset)
     return build_method(method, small, train, ds.spec), ds, train
+
+
+def _first_pair_of_each_method():
+    seen, out = set(), []
+    for pair in PAIRS:
+        if pair.values[0] not in seen:
+            seen.add(pair.values[0])
+            out.append(pair)
+    return out
+
+
+@pytest.mark.parametrize("method,dataset", _first_pair_of_each_method())
+def test_every_optimiser_is_driven_by_a_declared_learning_rate(method, dataset):
+    """The rates declare the optimiser they drive (`param(optimizer=)`), not a naming rule: each
+    optimiser a method builds has one, each declared target exists, and a live change of a rate
+    moves only its own optimiser."""
+    m, _, _ = _small(method, dataset)
+    rates = [p for p in params.describe(type(m.cfg)) if p.is_lr]
+    assert rates, f"{method} declares no learning rate"
+    for name in m.optimizers:
+        assert any(p.optimizer in ("*", name) for p in rates), f"{method}: {name} has no rate"
+    m.push_learning_rates()  # every declared target exists
+    for p in rates:
+        new = getattr(m.cfg, p.name) / 3
+        m.change_live(**{p.name: new})
+        for name, opt in m.optimizers.items():
+            moved = all(math.isclose(g["lr"], new) for g in opt.param_groups)
+            assert moved == (p.optimizer in ("*", name)), (method, p.name, name)
+        m.change_live(**{p.name: new * 3})
+
+
+def test_a_rate_for_an_optimiser_the_method_lacks_is_refused():
+    m, _, _ = _small("gan", "ring8")
+    del m.optimizers["d"]
+    with pytest.raises(ValueError, match="lr_d drives optimiser 'd'"):
+        m.push_learning_rates()
 
 
 def test_registry_is_populated():

@@ -100,7 +100,7 @@ def test_n_critic_and_live_knobs():
     m.train_step(x)
     steps = lambda name: int(next(iter(m.optimizers[name].state.values()))["step"])  # noqa: E731
     assert steps("d") == 3 and steps("g") == 1
-    m.set_live(n_critic=1, loss="lsgan", lr_d=1e-4)
+    m.change_live(n_critic=1, loss="lsgan", lr_d=1e-4)
     out = m.train_step(x)
     assert steps("d") == 4 and steps("g") == 2
     assert m.optimizers["d"].param_groups[0]["lr"] == 1e-4

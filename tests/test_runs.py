@@ -33,7 +33,7 @@ def store(tmp_path, monkeypatch):
 
 @dataclass(frozen=True)
 class ToyConfig:
-    lr: float = param(0.05, low=0.0, high=1e6, live=True, help="step size")
+    lr: float = param(0.05, low=0.0, high=1e6, live=True, optimizer="*", help="step size")
     blow_up_at: int = param(-1, low=-1, high=10**6, help="step at which the loss becomes nan")
     raise_at: int = param(-1, low=-1, high=10**6, help="step at which train_step raises")
     delay: float = param(0.0, low=0.0, high=1.0, help="seconds to sleep per step")
@@ -288,7 +288,7 @@ def test_lr_schedule_scales_from_the_configured_rate(store):
     run.join(30)
     group = run.method.optimizers["model"].param_groups[0]
     assert group["lr"] == pytest.approx(0.1 * 0.05) and group["base_lr"] == 0.1
-    run.method.set_live(lr=0.2)  # a live change moves the configured rate, the schedule stays
+    run.method.change_live(lr=0.2)  # a live change moves the configured rate, the schedule stays
     assert group["lr"] == pytest.approx(0.2 * 0.05)
 
 

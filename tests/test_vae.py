@@ -46,7 +46,7 @@ def test_beta_weights_the_kl_term_in_the_loss():
     assert torch.allclose(outs[0.0]["loss/kl"], outs[4.0]["loss/kl"])
     # β is live: the next step uses the new weight
     m, _ = _vae("digits", hidden=32, beta=1.0)
-    m.set_live(beta=2.5)
+    m.change_live(beta=2.5)
     o = m.train_step(x)
     assert float(o["kl/weight"]) == 2.5
     assert torch.allclose(o["loss/total"], o["loss/recon"] + 2.5 * o["loss/kl"], atol=1e-4)
@@ -230,7 +230,7 @@ def test_bank_is_a_ring_buffer_and_survives_a_checkpoint():
 
 def test_prior_sampler_ignores_the_bank():
     m, _ = _trained_gmm_vae(steps=10)
-    m.set_live(sampler="prior")
+    m.change_live(sampler="prior")
     g = torch.Generator().manual_seed(4)
     z = torch.randn(5, 3, generator=torch.Generator().manual_seed(4))
     assert torch.allclose(m.sample(5, generator=g), m.decode(z))

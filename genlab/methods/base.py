@@ -9,6 +9,7 @@ Nothing outside `genlab/methods/` branches on a method's name.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterable
 from typing import Any, ClassVar
 
 import torch
@@ -265,25 +266,37 @@ class Method(nn.Module):
     def live_params(self) -> list[str]:
         return [p.name for p in describe(self.Config) if p.live]
 
-    def set_live(self, **changes: Any) -> None:
-        """Change `live` hyperparameters mid-run (already validated by the caller)."""
+    def change_live(self, **changes: Any) -> None:
+        """Apply `live` hyperparameter changes mid-run, already validated by the caller (the
+        run's `set_live` validates and queues them; its loop calls this between steps)."""
         bad = [k for k in changes if k not in self.live_params()]
         if bad:
             raise ValueError(f"not changeable while live: {', '.join(bad)}")
         self.cfg = dataclasses.replace(self.cfg, **changes)
-        self.apply_live(changes)
+        self.push_learning_rates(changes)
 
-    def apply_live(self, changes: dict[str, Any]) -> None:
-        """Push changed settings into the optimisers; `lr`, `lr_g`, `lr_d` by convention."""
-        for key, value in changes.items():
-            target = {"lr": None, "lr_g": "g", "lr_d": "d"}.get(key, "-")
-            if target == "-":
+    def push_learning_rates(self, names: Iterable[str] | None = None) -> None:
+        """Write the config's learning rates into the optimisers they drive, as each rate
+        declares (`param(..., optimizer=...)`): those in `names`, or all of them (a resume, whose
+        restored optimisers hold the checkpoint's rates). The schedule scales from the new value."""
+        wanted = None if names is None else set(names)
+        for p in describe(type(self.cfg)):
+            if not p.is_lr or (wanted is not None and p.name not in wanted):
                 continue
-            for opt_name, opt in self.optimizers.items():
-                if target is None or opt_name == target:
-                    for group in opt.param_groups:
-                        group["base_lr"] = value  # the schedule scales from the new value
-                        group["lr"] = value * group.get("lr_factor", 1.0)
+            if p.optimizer == "*":
+                targets = list(self.optimizers.values())
+            elif p.optimizer in self.optimizers:
+                targets = [self.optimizers[p.optimizer]]
+            else:
+                raise ValueError(
+                    f"{self.name}: {p.name} drives optimiser {p.optimizer!r}, which it does not "
+                    f"have (it has {', '.join(self.optimizers) or 'none'})"
+                )
+            value = getattr(self.cfg, p.name)
+            for opt in targets:
+                for group in opt.param_groups:
+                    group["base_lr"] = value
+                    group["lr"] = value * group.get("lr_factor", 1.0)
 
     def schedule_lr(self, factor: float) -> None:
         """Scale every optimiser's learning rate to `factor` times its configured value (the

@@ -45,6 +45,7 @@ class CGANConfig(GANConfig):
         low=1,
         high=256,
         help="Size of the label embedding G receives.",
+        width=True,
     )
     aux_weight: float = param(
         0.3,

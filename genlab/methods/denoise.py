@@ -39,7 +39,12 @@ CHECK_STEPS = 100  # sampling steps of the evaluations that decide a stop=auto r
 @dataclass(frozen=True)
 class DenoiserConfig:
     hidden: int = param(
-        128, label="MLP width", low=8, high=2048, help="Points and sequences: width of the MLP."
+        128,
+        label="MLP width",
+        low=8,
+        high=2048,
+        help="Points and sequences: width of the MLP.",
+        width=True,
     )
     layers: int = param(
         3, label="MLP blocks", low=1, high=8, help="Points and sequences: residual MLP blocks."
@@ -50,6 +55,7 @@ class DenoiserConfig:
         high=256,
         help="Images: U-Net channels at full resolution (doubled per level).",
         label="U-Net channels",
+        width=True,
     )
     cond: str = param(
         "none",

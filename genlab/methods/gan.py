@@ -17,6 +17,7 @@ import torch
 import torch.nn.functional as F
 
 from genlab.data.base import DataSpec
+from genlab.methods import knobs
 from genlab.methods.base import Method, because, register, steps_by_clusters
 from genlab.methods.nets import Discriminator, Generator, pack, update_ema
 from genlab.params import TrainConfig, param
@@ -79,9 +80,16 @@ class GANConfig:
         help="mlp for points and images; conv (DCGAN) for images only.",
     )
     latent_dim: int = param(
-        16, label="Noise size", low=1, high=512, help="Size of the noise vector z."
+        16,
+        label="Noise size",
+        low=1,
+        high=512,
+        help="Size of the noise vector z.",
+        width=True,
     )
-    hidden: int = param(256, label="Layer width", low=8, high=2048, help="Width of the MLP layers.")
+    hidden: int = param(
+        256, label="Layer width", low=8, high=2048, help="Width of the MLP layers.", width=True
+    )
     layers: int = param(2, label="Hidden layers", low=1, high=8, help="Hidden layers of each MLP.")
     channels: int = param(
         64,
@@ -90,6 +98,7 @@ class GANConfig:
         high=512,
         help="Conv nets: channels of the widest-grid layer.",
         advanced=True,
+        width=True,
     )
     loss: str = param(
         "nonsaturating",
@@ -141,25 +150,19 @@ class GANConfig:
         group="Loss",
         help="PacGAN: D judges this many samples at once (fights mode collapse).",
     )
-    lr_g: float = param(
+    lr_g: float = knobs.lr(
         1e-3,
         label="Generator learning rate",
-        low=1e-6,
-        high=1e-1,
-        log=True,
-        live=True,
-        group="Optimiser",
         help="Adam learning rate of G.",
+        optimizer="g",
+        high=1e-1,
     )
-    lr_d: float = param(
+    lr_d: float = knobs.lr(
         1e-3,
         label="Discriminator learning rate",
-        low=1e-6,
-        high=1e-1,
-        log=True,
-        live=True,
-        group="Optimiser",
         help="Adam learning rate of D.",
+        optimizer="d",
+        high=1e-1,
     )
     beta1: float = param(
         0.5,

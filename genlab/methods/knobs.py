@@ -8,9 +8,24 @@ from typing import Any
 from genlab.params import param
 
 
-def lr(default: float, help: str = "Adam learning rate.", label: str = "Learning rate") -> Any:
+def lr(
+    default: float,
+    help: str = "Adam learning rate.",
+    label: str = "Learning rate",
+    optimizer: str = "*",
+    high: float = 1.0,
+) -> Any:
+    """A learning rate, live, for the optimiser named `optimizer` ("*" = every optimiser)."""
     return param(
-        default, label=label, low=1e-6, high=1.0, log=True, live=True, group="Optimiser", help=help
+        default,
+        label=label,
+        low=1e-6,
+        high=high,
+        log=True,
+        live=True,
+        group="Optimiser",
+        help=help,
+        optimizer=optimizer,
     )
 
 

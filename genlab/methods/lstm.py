@@ -95,7 +95,9 @@ class LSTMConfig:
         help="fused = torch.nn.LSTM (fast); explicit = the gate equations in Python "
         "(the teaching view, same parameters, several times slower).",
     )
-    hidden: int = param(256, label="State width", low=8, high=2048, help="Width of h and c.")
+    hidden: int = param(
+        256, label="State width", low=8, high=2048, help="Width of h and c.", width=True
+    )
     layers: int = param(1, label="LSTM layers", low=1, high=4, help="Stacked LSTM layers.")
     emb_dim: int = param(
         64,
@@ -103,6 +105,7 @@ class LSTMConfig:
         low=2,
         high=1024,
         help="Text: size of each character's embedding.",
+        width=True,
     )
     dropout: float = knobs.dropout(0.2, "the LSTM's input and output")
     noise: str = param(

@@ -30,6 +30,7 @@ import torch
 from torch import nn
 
 from genlab.data.base import DataSpec
+from genlab.methods import knobs
 from genlab.methods.base import Method, register
 from genlab.methods.gan import d_loss, g_loss
 from genlab.params import TrainConfig, param
@@ -80,9 +81,16 @@ class SeqNet(nn.Module):
 @dataclass(frozen=True)
 class RGANConfig:
     latent_dim: int = param(
-        8, label="Noise size", low=1, high=256, help="Size of G's noise vector(s)."
+        8,
+        label="Noise size",
+        low=1,
+        high=256,
+        help="Size of G's noise vector(s).",
+        width=True,
     )
-    hidden: int = param(64, label="LSTM width", low=8, high=1024, help="LSTM width of G and D.")
+    hidden: int = param(
+        64, label="LSTM width", low=8, high=1024, help="LSTM width of G and D.", width=True
+    )
     layers: int = param(
         1, label="LSTM layers", low=1, high=4, help="Stacked LSTM layers in G and D."
     )
@@ -124,25 +132,19 @@ class RGANConfig:
         group="Loss",
         help="D updates per G update.",
     )
-    lr_g: float = param(
+    lr_g: float = knobs.lr(
         1e-3,
         label="Generator learning rate",
-        low=1e-6,
-        high=1e-1,
-        log=True,
-        live=True,
-        group="Optimiser",
         help="Adam learning rate of G.",
+        optimizer="g",
+        high=1e-1,
     )
-    lr_d: float = param(
+    lr_d: float = knobs.lr(
         1e-3,
         label="Discriminator learning rate",
-        low=1e-6,
-        high=1e-1,
-        log=True,
-        live=True,
-        group="Optimiser",
         help="Adam learning rate of D.",
+        optimizer="d",
+        high=1e-1,
     )
 
 

@@ -47,6 +47,7 @@ class TransformerConfig:
         low=8,
         high=1024,
         help="Width of the residual stream (embedding size).",
+        width=True,
     )
     dropout: float = knobs.dropout(0.1, "the attention weights and the residual branches")
     lr: float = knobs.lr(2e-3, help="AdamW learning rate.")

@@ -33,6 +33,7 @@ from torch.nn import functional as F
 
 from genlab.data.base import DataSpec
 from genlab.data.mixture import Mixture, fit_mixture
+from genlab.methods import knobs
 from genlab.methods.base import Method, register
 from genlab.methods.nets import mlp
 from genlab.params import TrainConfig, param
@@ -43,10 +44,20 @@ LOGVAR_MIN, LOGVAR_MAX = -9.0, 4.0  # gaussian decoder variance bounds (in model
 @dataclass(frozen=True)
 class VAEConfig:
     latent_dim: int = param(
-        20, label="Latent size", low=1, high=512, help="Size of the latent code z."
+        20,
+        label="Latent size",
+        low=1,
+        high=512,
+        help="Size of the latent code z.",
+        width=True,
     )
     hidden: int = param(
-        400, label="Layer width", low=8, high=4096, help="Width of each hidden layer."
+        400,
+        label="Layer width",
+        low=8,
+        high=4096,
+        help="Width of each hidden layer.",
+        width=True,
     )
     layers: int = param(
         1,
@@ -90,16 +101,7 @@ class VAEConfig:
         group="Optimiser",
         help="Steps over which the KL weight ramps linearly from 0 to β.",
     )
-    lr: float = param(
-        1e-3,
-        label="Learning rate",
-        low=1e-6,
-        high=1.0,
-        log=True,
-        live=True,
-        group="Optimiser",
-        help="Adam learning rate.",
-    )
+    lr: float = knobs.lr(1e-3, label="Learning rate", help="Adam learning rate.", optimizer="*")
     sampler: str = param(
         "gmm",
         label="Sampler",

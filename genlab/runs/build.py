@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import threading
 from typing import Any
 
@@ -49,8 +50,22 @@ def least_busy_cuda() -> torch.device:
 
 
 def _suggested(method: str, spec: DataSpec | None) -> dict[str, Any]:
-    """`Method.defaults_for(spec)` as it was written: values, some wrapped in `because`."""
-    return method_class(method).defaults_for(spec) if spec is not None else {}
+    """`Method.defaults_for(spec)` as it was written: values, some wrapped in `because`.
+
+    Computed once per method and data (a DataSpec is frozen and a method's data-aware defaults
+    read only the spec), however many readers a render of the Train page or a run's set-up has:
+    the configs, the choices shown with their reasons, the page's query string."""
+    if spec is None:
+        return {}
+    try:
+        return dict(_suggested_once(method, spec))
+    except TypeError:  # not hashable: run.json's copy in a namespace, a list where a tuple goes
+        return method_class(method).defaults_for(spec)
+
+
+@functools.lru_cache(maxsize=256)
+def _suggested_once(method: str, spec: DataSpec) -> tuple[tuple[str, Any], ...]:
+    return tuple(method_class(method).defaults_for(spec).items())
 
 
 def data_defaults(method: str, spec: DataSpec | None) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -133,10 +148,15 @@ def build_method(
     spec: DataSpec,
     device: torch.device | str = "cpu",
 ) -> Method:
-    """Validate everything, then build the nets with the run's seed, on `device`."""
+    """Build the nets with the run's seed, on `device`. Raw `values` (a dict: from run.json, the
+    CLI, a sweep's trial) are validated here; a config object was validated when it was made
+    (a Run checks its configs once, before any thread starts; set_live checks each change), so
+    the worker, the evaluator's and the views' rebuilds do not check it again."""
     cls = method_class(method)
-    cfg = values if isinstance(values, cls.Config) else params.build(cls.Config, values)
-    cls.check(cfg, train, spec)
+    if not isinstance(values, cls.Config):
+        values = params.build(cls.Config, values)
+        cls.check(values, train, spec)
+    cfg = values
     device = torch.device(device)
     with _INIT_LOCK, torch.random.fork_rng(devices=[]):
         torch.manual_seed(train.seed)

@@ -42,8 +42,8 @@ DELAYS_S = (0.0, 0.01, 0.05, 0.2)  # the live view's "slow motion" choices (seco
 
 
 def scaled_lrs(method: str, method_config: dict[str, Any], factor: float) -> dict[str, float]:
-    """Every learning-rate hyperparameter of `method` (a float whose name starts with "lr": lr,
-    lr_g, lr_d) from `method_config`, times `factor`: the overrides for a gentler resume."""
+    """Every learning-rate hyperparameter of `method` (declared with `optimizer=`: lr, lr_g,
+    lr_d) from `method_config`, times `factor`: the overrides for a gentler resume."""
     if (
         isinstance(factor, bool)
         or not isinstance(factor, (int, float))
@@ -51,9 +51,7 @@ def scaled_lrs(method: str, method_config: dict[str, Any], factor: float) -> dic
     ):
         raise ValueError(f"learning-rate factor must be a positive number, got {factor!r}")
     cls = method_class(method)
-    keys = [
-        p.name for p in params.describe(cls.Config) if p.name.startswith("lr") and p.type is float
-    ]
+    keys = [p.name for p in params.describe(cls.Config) if p.is_lr]
     if not keys:
         raise ValueError(f"method {method!r} has no learning-rate hyperparameter")
     return {k: float(method_config[k]) * factor for k in keys}
@@ -100,7 +98,7 @@ class Run:
         self.device = resolve_device(self.train.device)
         cls.check(self.cfg, self.train, self.data.spec)
         limits = Limits.from_env()
-        problems = limits.problems(params.to_dict(self.cfg), params.to_dict(self.train))
+        problems = limits.problems(self.cfg, self.train)
         if _resume is None:
             disk = limits.disk_problem(self.store.disk_bytes())
             problems += [disk] if disk else []
@@ -528,13 +526,7 @@ class Run:
             m.restore(tensors, meta)
             # the optimisers' saved param groups hold the checkpoint's learning rates; the config
             # may name newer ones (a resume with a lower lr, a live change after the checkpoint)
-            m.apply_live(
-                {
-                    p.name: getattr(self.cfg, p.name)
-                    for p in params.describe(type(self.cfg))
-                    if p.live and p.name.startswith("lr")
-                }
-            )
+            m.push_learning_rates()
             self.dir.truncate_metrics(m.step)
             for row in self.dir.read_metrics():
                 self.history.append(
@@ -703,7 +695,7 @@ class Run:
         with self._lock:
             changes, self._pending_live = self._pending_live, {}
         if changes:
-            m.set_live(**changes)
+            m.change_live(**changes)
             for k, v in changes.items():
                 self.live_changes.append({"step": step, "key": k, "value": v})
             self._tracking.on_live_change(step, changes)
