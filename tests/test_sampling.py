@@ -10,7 +10,7 @@ import torch
 
 from genlab.data import load_dataset
 from genlab.methods.base import Method
-from genlab.params import param
+from genlab.params import TrainConfig, param
 from genlab.runs import Run, RunDir, RunStore, sampling
 from genlab.runs.build import build_method
 
@@ -85,6 +85,20 @@ def test_decode_latent_matches_sample_for_gan_vae_and_cgan(gan_run, tmp_path):
         assert torch.allclose(sampling.decode_latent(m, z, y), want, atol=1e-6), m.name
 
 
+def test_only_methods_that_declare_a_latent_space_have_one():
+    """Declared by the method (latent_size, decode_latent), never found by probing: the recurrent
+    GAN's noise is per time step, the LSTM and the denoisers have no code to decode."""
+    from genlab.methods import METHODS
+
+    declared = {n for n, c in METHODS.items() if c.latent_size is not Method.latent_size}
+    assert declared == {"gan", "cgan", "vae"}
+    train = TrainConfig(device="cpu")
+    m = build_method("lstm", {"hidden": 16, "emb_dim": 8}, train, load_dataset("names").spec)
+    assert sampling.latent_dim(m) is None
+    with pytest.raises(ValueError, match="no latent space"):
+        sampling.decode_latent(m, torch.zeros(1, 4))
+
+
 def test_interpolation_ends_at_the_two_seeds(gan_run):
     m = sampling.load_run(gan_run.dir.path).method
     for path in ("spherical", "linear"):
@@ -151,7 +165,8 @@ class _DecCfg:
 
 
 class _Decoder(Method):
-    """Any method with `decode` gets the latent tools: nothing branches on method names."""
+    """Any method that declares a latent space gets the latent tools: nothing branches on method
+    names or probes attributes."""
 
     name, label, supports, Config = "toy-decoder", "Toy", ("points",), _DecCfg
 
@@ -159,11 +174,14 @@ class _Decoder(Method):
         super().__init__(cfg, spec)
         self.w = torch.nn.Parameter(torch.ones(3, 2))
 
-    def decode(self, z):
+    def latent_size(self):
+        return self.cfg.latent_dim
+
+    def decode_latent(self, z, y=None):
         return z @ self.w  # (n, 2)
 
 
-def test_latent_tools_are_duck_typed():
+def test_latent_tools_work_for_any_method_that_declares_a_latent_space():
     m = _Decoder(_DecCfg(), load_dataset("ring8").spec)
     assert sampling.latent_dim(m) == 3
     z = sampling.latent_noise(m, 0, 2)

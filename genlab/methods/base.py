@@ -180,6 +180,17 @@ class Method(nn.Module):
         method without an encoder."""
         return None
 
+    # ----- a decodable latent space (the latent tools: interpolation, maps, the 2D manifold) --
+    def latent_size(self) -> int | None:
+        """The size d of one code z (n, d) that `decode_latent` maps to data, or None for a method
+        without one (an autoregressive model, a generator whose noise is per time step)."""
+        return None
+
+    def decode_latent(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        """Codes z (n, latent_size) [and labels y (n,) for a conditional method] -> data-space
+        samples (n, *shape), the way `sample` turns its noise into data."""
+        raise ValueError(f"method {self.name!r} has no latent space to decode")
+
     # ----- looking inside (diffusion and flow models; None = not such a model) ----------------
     # Their common time axis, whatever the method's own convention: the noise level t in [0, 1],
     # 0 = the data, 1 = pure noise (a diffusion's t / T; a rectified flow's 1 - t).

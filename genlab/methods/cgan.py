@@ -69,6 +69,12 @@ class CGAN(GAN):
     legacy_values = {"aux_weight": 0.0}  # runs saved before the auxiliary classifier
     added_state = ("D.aux.",)  # ... whose checkpoints have no aux head: it starts fresh
 
+    def _label_embedding(self) -> int:
+        return self.cfg.emb_dim
+
+    def _aux_weight(self) -> float:
+        return self.cfg.aux_weight
+
     def _cond(self, y: torch.Tensor | None) -> torch.Tensor:
         if y is None:
             raise ValueError("a conditional GAN needs the labels y of the batch")
@@ -80,7 +86,7 @@ class CGAN(GAN):
         return self.D(pack(x, k), pack(onehot, k))  # (B/pack,)
 
     def _aux_loss(self, x: Tensor, c: Tensor | None) -> tuple[Tensor, Tensor | None]:
-        if self.cfg.aux_weight <= 0:
+        if self._aux_weight() <= 0:
             return self._d(x, c), None
         onehot = F.one_hot(c, self.spec.n_classes).to(x.dtype)  # (B, K)
         k = self.cfg.pack

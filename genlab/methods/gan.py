@@ -243,7 +243,7 @@ class GAN(Method):
             "channels": cfg.channels,
         }
         self.G = Generator(
-            cfg.latent_dim, spec.shape, n_classes=k, emb_dim=getattr(cfg, "emb_dim", 0), **nets
+            cfg.latent_dim, spec.shape, n_classes=k, emb_dim=self._label_embedding(), **nets
         )
         self.D = Discriminator(
             spec.shape,
@@ -293,6 +293,14 @@ class GAN(Method):
         return out
 
     # ----- conditioning hooks (the cgan subclass overrides these) ------------------------------
+    def _label_embedding(self) -> int:
+        """Size of the label embedding G concatenates to z: none without labels (cgan.py)."""
+        return 0
+
+    def _aux_weight(self) -> float:
+        """Weight of the auxiliary classifier's loss in both phases: none here (cgan.py)."""
+        return 0.0
+
     def _cond(self, y: torch.Tensor | None) -> torch.Tensor | None:
         """What G receives besides z: nothing for an unconditional GAN."""
         return None
@@ -303,7 +311,7 @@ class GAN(Method):
 
     def _aux_loss(self, x: torch.Tensor, c: torch.Tensor | None) -> tuple[torch.Tensor, Any]:
         """(D's scores (B/pack,), the auxiliary classifier's loss on x or None): only a
-        conditional GAN with aux_weight > 0 has the second (cgan.py)."""
+        conditional GAN with an auxiliary classifier has the second (cgan.py)."""
         return self._d(x, c), None
 
     # ----- one step ----------------------------------------------------------------------------
@@ -332,7 +340,7 @@ class GAN(Method):
             loss_d = d_loss(cfg.loss, r, f)
             if aux_real is not None:  # AC-GAN: D also learns the real images' classes
                 out["loss/aux_d"] = aux_real
-                loss_d = loss_d + cfg.aux_weight * aux_real
+                loss_d = loss_d + self._aux_weight() * aux_real
             if cfg.r1_gamma > 0:
                 # R1 (Mescheder et al. 2018, eq. 9): gamma/2 E ||grad_x D(x)||^2 on real data.
                 out["loss/r1"] = grad_sq_norm(r, x_real).mean()
@@ -364,7 +372,7 @@ class GAN(Method):
             loss_g = g_loss(cfg.loss, f_g)
             if aux_fake is not None:  # AC-GAN: G's samples should be classified as asked
                 out["loss/aux_g"] = aux_fake
-                loss_g = loss_g + cfg.aux_weight * aux_fake
+                loss_g = loss_g + self._aux_weight() * aux_fake
             opt_g.zero_grad(set_to_none=True)
             loss_g.backward()
             opt_g.step()
@@ -408,6 +416,16 @@ class GAN(Method):
 
     def _update_ema(self) -> None:
         update_ema(self.G_ema, self.G, self.cfg.ema, self.step)
+
+    def latent_size(self) -> int:
+        return self.cfg.latent_dim
+
+    @torch.no_grad()
+    def decode_latent(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        """G(z, y) in data space, the averaged G when there is one (as `sample` without DRS)."""
+        G = self.G_ema if self.G_ema is not None else self.G
+        x = self.to_data(G(z, self._cond(y)))  # (n, *shape)
+        return x.clamp(0, 1) if self.spec.kind == "images" else x
 
     @torch.no_grad()
     def sample(

@@ -207,6 +207,12 @@ class VAE(Method):
         x = x.reshape(len(z), *self.spec.shape)  # (B, *shape)
         return x.clamp(0.0, 1.0) if self.spec.kind == "images" else x
 
+    def latent_size(self) -> int:
+        return self.cfg.latent_dim
+
+    def decode_latent(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        return self.decode(z)
+
     def kl_weight(self) -> float:
         """β, ramped linearly from 0 over the first `kl_warmup` steps (Bowman et al. 2016's
         KL annealing; Sønderby et al. 2016's warm-up)."""

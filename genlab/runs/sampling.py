@@ -1,10 +1,9 @@
 """Sampling from saved runs, headless: load a run folder into a method on the CPU, sample with a
 seed, class-by-class grids, latent interpolation and 2D latent maps, and the exports.
 
-The latent tools work for any method through one duck-typed contract, never through its name:
-a method with `decode(z)` (a VAE) or a generator attribute `G` (GANs, called as `G(z, y)` in model
-space, `G_ema` preferred when it exists) and a `cfg.latent_dim` has a latent space; `decode_latent`
-maps codes z (n, latent_dim) to data space.
+The latent tools work for any method that declares a latent space (`Method.latent_size` and
+`Method.decode_latent`: the VAE's decoder, a GAN's generator), never through its name or by
+probing its attributes; `decode_latent` maps codes z (n, latent_dim) to data space.
 """
 
 from __future__ import annotations
@@ -101,52 +100,25 @@ def class_grid(m: Method, per_class: int, seed: int) -> tuple[torch.Tensor, int]
     return m.sample(len(y), y, generator=generator(seed, m.device)), per_class
 
 
-# ----- the latent contract ------------------------------------------------------------------
-def _decoder(m: Method):
-    if callable(getattr(m, "decode", None)):
-        return "decode"
-    if isinstance(getattr(m, "G", None), torch.nn.Module):
-        return "G"
-    return None
-
-
+# ----- the latent space a method declares (Method.latent_size, Method.decode_latent) --------
 def latent_dim(m: Method) -> int | None:
     """The size of z when the method has a decodable latent space, else None."""
-    d = getattr(m.cfg, "latent_dim", None)
-    if _decoder(m) is None or not isinstance(d, int):
-        return None
-    try:  # a generator whose noise is not one (n, latent_dim) vector (e.g. per time step)
-        decode_latent(
-            m,
-            torch.zeros(1, d, device=m.device),
-            torch.zeros(1, dtype=torch.long, device=m.device) if m.conditional else None,
-        )
-    except (RuntimeError, ValueError, TypeError, IndexError):
-        return None
-    return d
+    return m.latent_size()
 
 
 @torch.no_grad()
 def decode_latent(m: Method, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
     """Latent codes z (n, latent_dim) [and labels y (n,) for a conditional method] -> data-space
     samples (n, *shape), images clamped to [0, 1]."""
-    kind = _decoder(m)
-    if kind == "decode":
-        x = m.decode(z)  # already in data space
-    elif kind == "G":
-        G = getattr(m, "G_ema", None)
-        G = m.G if G is None else G  # the averaged generator samples when it exists
-        if m.conditional and y is None:
-            raise ValueError("a conditional model needs labels y to decode z")
-        x = m.to_data(G(z, y if m.conditional else None))  # (n, *shape)
-    else:
-        raise ValueError(f"method {m.name!r} has no latent space to decode (no decode, no G)")
+    if m.conditional and y is None:
+        raise ValueError("a conditional model needs labels y to decode z")
+    x = m.decode_latent(z, y if m.conditional else None)
     return x.clamp(0, 1) if m.spec.kind == "images" else x
 
 
 def latent_noise(m: Method, seed: int, n: int = 1) -> torch.Tensor:
     """z ~ N(0, I) of shape (n, latent_dim), from its own seed."""
-    d = m.cfg.latent_dim
+    d = m.latent_size()
     return torch.randn(n, d, generator=generator(seed), device="cpu").to(m.device)  # (n, d)
 
 
