@@ -19,11 +19,11 @@ from typing import Any, NamedTuple
 
 from genlab import params
 from genlab.data import dataset_info
-from genlab.figures import curves, plots, png
+from genlab.figures import curves, plots
+from genlab.kinds import kind_of
 from genlab.methods import method_class
 from genlab.runs import Run, RunDir, RunStore, catalogue, sampling
 from genlab.runs.history import MetricHistory
-from genlab.runs.samples import N_SAMPLES
 
 
 def route(method: str, dataset: str, values: dict[str, Any]) -> tuple[dict, dict, dict]:
@@ -129,13 +129,10 @@ class NotebookRun:
 
         from PIL import Image
 
-        kind = self._method().spec.kind
-        x = self.samples(n or N_SAMPLES[kind], seed)
-        payload = png.image_grid_png(x) if kind == "images" else x
-        real = None
-        if kind in ("points", "sequences"):
-            real = sampling.real_points(self._method().data, 1000 if kind == "points" else 6)
-        return Image.open(io.BytesIO(png.snapshot_png(kind, payload, real)))
+        loaded = self._method()
+        kind = kind_of(loaded.spec.kind)
+        payload = kind.take(loaded.method, seed, n or kind.snapshot_n, preview=False)
+        return Image.open(io.BytesIO(kind.png(payload, kind.reference(loaded.data))))
 
     def metrics(self):
         """metrics.jsonl as a pandas DataFrame: one row per logged step (losses and

@@ -20,8 +20,6 @@ with in-function imports of its own modules (for start-up time, not to break a c
 from __future__ import annotations
 
 import argparse
-import csv
-import io
 import json
 import sys
 import time
@@ -232,15 +230,9 @@ def _run_dir(path: str) -> Path:
     return p
 
 
-SAMPLE_EXT = {"images": ".png", "text": ".txt", "points": ".csv", "sequences": ".csv"}
-
-
 def cmd_sample(args: argparse.Namespace) -> int:
-    import torch
-
     from genlab.data import load_dataset
-    from genlab.data.text import decode
-    from genlab.figures.png import image_grid_png
+    from genlab.kinds import kind_of
     from genlab.runs import RunDir
     from genlab.runs.build import build_method, train_config
 
@@ -248,11 +240,12 @@ def cmd_sample(args: argparse.Namespace) -> int:
         raise CliError(f"--n {args.n} is outside 1..10000")
     d = RunDir(_run_dir(args.run_dir))
     info = d.read_info()
-    ext = SAMPLE_EXT.get((info.get("spec") or {}).get("kind", ""), ".csv")
+    kind = kind_of((info.get("spec") or {}).get("kind", "points"))
+    ext = kind.export_suffix
     out = Path(args.out or d.path / f"sample{ext}")
     if out.suffix.lower() != ext:  # before anything is loaded: one line, nothing written
         raise CliError(
-            f"--out {out.name}: a {info['spec']['kind']} run samples to a {ext} file, "
+            f"--out {out.name}: a {kind.name} run samples to a {ext} file, "
             f"not {out.suffix or 'a name without extension'}"
         )
     tensors, meta = d.load_checkpoint()
@@ -261,26 +254,9 @@ def cmd_sample(args: argparse.Namespace) -> int:
     m = build_method(info["method"], info["method_config"], train, data.spec)
     m.restore(tensors, meta)
     m.eval()
-    g = torch.Generator().manual_seed(args.seed)
-    y = m.sample_labels(args.n) if m.conditional else None
-    s = m.sample(args.n, y, generator=g)
-    kind = data.spec.kind
-    if kind == "images":
-        nrow = None
-        if m.conditional:
-            nrow = max(1, args.n // data.spec.n_classes)
-            y = torch.arange(data.spec.n_classes).repeat_interleave(nrow)
-            s = m.sample(len(y), y, generator=torch.Generator().manual_seed(args.seed))
-        out.write_bytes(image_grid_png(s, nrow=nrow))
-    elif kind == "text":
-        out.write_text("\n".join(decode(r[1:], data.spec.vocab) for r in s) + "\n")
-    else:
-        buf = io.StringIO()
-        w = csv.writer(buf)
-        arr = s.reshape(len(s), -1).tolist()  # points: x,y; sequences: one series per row
-        for i, row in enumerate(arr):
-            w.writerow([f"{v:.6g}" for v in row] + ([int(y[i])] if y is not None else []))
-        out.write_text(buf.getvalue())
+    # the same file a download of a snapshot gives (a grid with one class per row for a
+    # conditional image model, CSV with a header row, one text item per line)
+    out.write_bytes(kind.export(kind.take(m, args.seed, args.n, preview=False)))
     print(str(out))
     return 0
 

@@ -62,7 +62,8 @@ def test_a_finished_run_has_a_card_with_config_metrics_floors_sample_and_licence
     argv = shlex.split(cmd)[3:]
     out = tmp_path / "s.csv"
     assert main([*argv[: argv.index("--out")], "--out", str(out)]) == 0
-    assert len(out.read_text().splitlines()) == 64
+    lines = out.read_text().splitlines()  # a header row, then one point per row
+    assert lines[0] == "x,y" and len(lines) == 1 + 64
 
 
 def test_cards_follow_how_the_run_ended(store, tmp_path):

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 import torch
 
+from genlab.kinds import sequences_csv
 from genlab.runs import REGISTRY, Run, RunStore, catalogue, sampling
 from genlab.runs.run import SampleSnapshot
 from genlab.runs.store import RunDir
@@ -140,7 +141,7 @@ def test_sample_downloads_by_kind():
     assert (name, mime) == ("r-step7.csv", "text/csv")
     assert rows == [["x", "y", "label"], ["0.5", "-1", "2"], ["1.5", "2", "0"]]
     seq = np.arange(12, dtype=np.float32).reshape(2, 3, 2)  # (n, T, C)
-    rows = list(csv.reader(io.StringIO(catalogue.sequences_csv(seq))))
+    rows = list(csv.reader(io.StringIO(sequences_csv(seq))))
     assert rows[0] == ["series", "t", "c0", "c1"] and len(rows) == 1 + 6
     assert rows[4] == ["1", "0", "6", "7"]
     data, name, _ = catalogue.sample_download(SampleSnapshot(3, "text", ["ann", "bob"]), "r")

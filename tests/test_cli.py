@@ -95,7 +95,12 @@ def test_train_json_sample_and_resume(tmp_path, capsys):
     out_csv = tmp_path / "s.csv"
     assert main(["sample", str(run_dir), "--n", "10", "--out", str(out_csv)]) == 0
     rows = out_csv.read_text().strip().splitlines()
-    assert len(rows) == 10 and len(rows[0].split(",")) == 2
+    # the file a download of a snapshot gives: a header, one point per row; it uploads as csv2d
+    assert rows[0] == "x,y" and len(rows) == 11 and len(rows[1].split(",")) == 2
+    from genlab.data.points import parse_points_csv
+
+    uploaded = parse_points_csv(out_csv.read_bytes())
+    assert len(uploaded.x_train) + len(uploaded.x_val) == 10
 
     # the format follows the run's data, and a mismatched --out is refused, nothing written
     for wrong in ("grid.png", "s.txt", "noext"):

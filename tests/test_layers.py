@@ -29,6 +29,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "genlab.figures.replay",
         ),
     ),  # fmt: skip
+    ("kinds", ("genlab.kinds",)),
     ("runs", ("genlab.runs",)),
     ("views", ("genlab.views",)),
     ("view figures", ("genlab.figures.inside", "genlab.figures.flows")),

@@ -9,12 +9,14 @@ import pytest
 from PIL import Image
 
 from genlab.figures import png, replay
+from genlab.kinds import kind_of
 
 
 def test_points_frames_make_a_looping_gif_with_one_frame_per_snapshot():
     rng = np.random.default_rng(0)
     real = rng.normal(size=(200, 2)).astype(np.float32)
-    frames = [replay.frame("points", real * s, real, step=s) for s in (1, 2, 3)]
+    points = kind_of("points")
+    frames = [replay.captioned(points.frame(real * s, real), s) for s in (1, 2, 3)]
     im = Image.open(io.BytesIO(replay.gif(frames, ms_per_frame=100)))
     assert im.format == "GIF" and im.n_frames == 3 and im.info.get("loop") == 0
     # generated points differ between frames: the frames are not all the same picture
@@ -24,10 +26,10 @@ def test_points_frames_make_a_looping_gif_with_one_frame_per_snapshot():
 
 def test_image_and_series_frames_and_what_has_no_picture():
     grid = png.image_grid_png(np.zeros((4, 1, 8, 8), dtype=np.float32))
-    assert replay.frame("images", grid, step=5).height == Image.open(io.BytesIO(grid)).height + 18
+    framed = replay.captioned(kind_of("images").frame(grid), 5)
+    assert framed.height == Image.open(io.BytesIO(grid)).height + 18
     series = np.sin(np.linspace(0, 6, 24, dtype=np.float32))[None, :, None].repeat(3, 0)
-    assert replay.frame("sequences", series).size == (replay.SIZE, replay.SIZE // 2)
-    with pytest.raises(ValueError, match="text"):
-        replay.frame("text", ["abc"])
+    assert kind_of("sequences").frame(series).size == (replay.SIZE, replay.SIZE // 2)
+    assert not kind_of("text").replays and kind_of("text").frame(["abc"]) is None
     with pytest.raises(ValueError, match="no frames"):
         replay.gif([])

@@ -129,15 +129,3 @@ def text_png(lines: list[str], max_lines: int = 30) -> bytes:
     for i, s in enumerate(shown):
         draw.text((6, 5 + i * line_h), s, fill=(20, 20, 20))
     return png_bytes(im)
-
-
-def snapshot_png(kind: str, payload, real: np.ndarray | None = None) -> bytes:
-    """One sample snapshot as a PNG: the image grid as it is, points and series drawn over the
-    real data, text as lines."""
-    if kind == "images":
-        return bytes(payload)
-    if kind == "points":
-        return points_png(payload, real)
-    if kind == "sequences":
-        return series_png(payload, real)
-    return text_png(list(payload))

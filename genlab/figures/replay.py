@@ -3,6 +3,7 @@
 Frames are drawn with Pillow only (no browser, no plotly): image snapshots are their PNG grids;
 2D points are drawn over the real data on fixed axes (the real data's box), so the generator's
 points move on a still background; series are drawn as polylines. Text snapshots have no picture.
+Which picture a snapshot gets is its data kind's choice (`genlab.kinds`).
 """
 
 from __future__ import annotations
@@ -13,28 +14,24 @@ from collections.abc import Sequence
 import numpy as np
 from PIL import Image, ImageDraw
 
-KINDS = ("images", "points", "sequences")  # the kinds a GIF can show
 SIZE = 360  # px, the side of a points or series frame
 REAL_RGB = (190, 190, 190)
 SAMPLE_RGB = (239, 85, 59)  # plotly's red, as on the live page
 
 
-def frame(kind: str, payload, real: np.ndarray | None = None, step: int | None = None):
-    """One snapshot's picture (an RGB PIL image), captioned with its step."""
-    if kind == "images":
-        im = Image.open(io.BytesIO(payload)).convert("RGB")
-    elif kind == "points":
-        im = _points(np.asarray(payload, dtype=np.float32)[:, :2], real)
-    elif kind == "sequences":
-        im = _series(np.asarray(payload, dtype=np.float32))
-    else:
-        raise ValueError(f"no replay frames for {kind!r} snapshots (only {', '.join(KINDS)})")
-    if step is not None:
-        out = Image.new("RGB", (im.width, im.height + 18), "white")
-        out.paste(im, (0, 18))
-        ImageDraw.Draw(out).text((4, 3), f"step {step:,}", fill=(40, 40, 40))
-        im = out
-    return im
+def captioned(im: Image.Image, step: int | None) -> Image.Image:
+    """A frame with its step written above it (as it is, without a step)."""
+    if step is None:
+        return im
+    out = Image.new("RGB", (im.width, im.height + 18), "white")
+    out.paste(im, (0, 18))
+    ImageDraw.Draw(out).text((4, 3), f"step {step:,}", fill=(40, 40, 40))
+    return out
+
+
+def png_frame(png: bytes) -> Image.Image:
+    """An image snapshot's frame: its PNG grid as it is."""
+    return Image.open(io.BytesIO(png)).convert("RGB")
 
 
 def gif(frames: Sequence[Image.Image], ms_per_frame: int = 250) -> bytes:
@@ -64,7 +61,9 @@ def _box(ref: np.ndarray, pad: float = 0.15) -> tuple[float, float, float, float
     return float(cx - half), float(cx + half), float(cy - half), float(cy + half)
 
 
-def _points(samples: np.ndarray, real: np.ndarray | None) -> Image.Image:
+def points_frame(samples: np.ndarray, real: np.ndarray | None) -> Image.Image:
+    """2D points (n, 2+) in red over the real ones in grey, on the real data's box."""
+    samples = np.asarray(samples, dtype=np.float32)[:, :2]
     x0, x1, y0, y1 = _box(real if real is not None and len(real) else samples)
     im = Image.new("RGB", (SIZE, SIZE), "white")
     draw = ImageDraw.Draw(im)
@@ -82,9 +81,9 @@ def _points(samples: np.ndarray, real: np.ndarray | None) -> Image.Image:
     return im
 
 
-def _series(samples: np.ndarray) -> Image.Image:
-    """The first channel of up to 6 series, overlaid on one set of axes."""
-    ys = samples[:6, :, 0]  # (n, T)
+def series_frame(samples: np.ndarray) -> Image.Image:
+    """The first channel of up to 6 series (n, T, C), overlaid on one set of axes."""
+    ys = np.asarray(samples, dtype=np.float32)[:6, :, 0]  # (n, T)
     lo, hi = float(ys.min()), float(ys.max())
     span = (hi - lo) or 1.0
     im = Image.new("RGB", (SIZE, SIZE // 2), "white")

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from genlab.data import DATASETS, load_dataset
-from genlab.figures.png import snapshot_png
+from genlab.kinds import kind_of
 from genlab.methods import METHODS
 from genlab.metrics import metric_info
 from genlab.runs.store import RunDir, atomic_write
@@ -77,13 +77,13 @@ def _sample_image(d: RunDir, info: dict[str, Any]) -> tuple[int, Any, str] | Non
     kind = (info.get("spec") or {}).get("kind", "")
     payload = RunDir.load_sample(path)
     real = None
-    if kind in ("points", "sequences"):
+    if kind_of(kind).reference_n:
         try:
             data = load_dataset(info["dataset"], info.get("data_file"), info.get("data_options"))
-            real = data.x_val[: 1000 if kind == "points" else 6].float().numpy()
+            real = kind_of(kind).reference(data)
         except (ValueError, OSError):  # a deleted upload: the samples are drawn alone
             real = None
-    atomic_write(d.path / SAMPLE_PNG, snapshot_png(kind, payload, real))
+    atomic_write(d.path / SAMPLE_PNG, kind_of(kind).png(payload, real))
     return step, payload, kind
 
 
@@ -124,8 +124,9 @@ def model_card(run_dir: Path | str, info: dict[str, Any] | None = None) -> str:
     if sample is not None:
         s_step, payload, kind = sample
         body += ["## Samples", "", f"![samples at step {s_step:,}]({SAMPLE_PNG})", ""]
-        if kind == "text":
-            body += ["```", *payload[:20], "```", ""]
+        lines = kind_of(kind).lines(payload)
+        if lines is not None:
+            body += ["```", *lines[:20], "```", ""]
     body += [
         "## Final metrics",
         "",

@@ -17,10 +17,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from genlab import params
 from genlab.data import load_dataset
+from genlab.kinds import kind_of
 from genlab.methods import METHODS
 from genlab.runs.build import data_defaults
 from genlab.runs.protocol import ENDED, SampleSnapshot
@@ -522,42 +521,8 @@ def metrics_csv(run_dir: Path | str) -> str:
     return buf.getvalue()
 
 
-def points_csv(arr: np.ndarray, labels: np.ndarray | None = None) -> str:
-    """(n, 2) points (a third column = class label, as conditional snapshots keep it) -> CSV."""
-    arr = np.asarray(arr, dtype=np.float64)
-    if labels is None and arr.ndim == 2 and arr.shape[1] == 3:
-        arr, labels = arr[:, :2], arr[:, 2]
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(["x", "y"] + (["label"] if labels is not None else []))
-    for i, (x, y) in enumerate(arr[:, :2]):
-        w.writerow([f"{x:.6g}", f"{y:.6g}"] + ([int(labels[i])] if labels is not None else []))
-    return buf.getvalue()
-
-
-def sequences_csv(arr: np.ndarray) -> str:
-    """(n, T, C) series -> long CSV: series, t, c0 .. c{C-1}."""
-    arr = np.asarray(arr, dtype=np.float64)
-    if arr.ndim == 2:
-        arr = arr[:, :, None]  # (n, T, 1)
-    n, T, C = arr.shape
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(["series", "t"] + [f"c{c}" for c in range(C)])
-    for i in range(n):
-        for t in range(T):
-            w.writerow([i, t] + [f"{v:.6g}" for v in arr[i, t]])
-    return buf.getvalue()
-
-
 def sample_download(sample: SampleSnapshot, run_id: str) -> tuple[bytes, str, str]:
-    """(data, file name, mime) of one sample snapshot: the PNG grid for images, CSV for points and
-    sequences, one item per line for text."""
-    stem = f"{run_id}-step{sample.step}"
-    if sample.kind == "images":
-        return bytes(sample.payload), f"{stem}.png", "image/png"
-    if sample.kind == "text":
-        return ("\n".join(sample.payload) + "\n").encode(), f"{stem}.txt", "text/plain"
-    if sample.kind == "points":
-        return points_csv(sample.payload).encode(), f"{stem}.csv", "text/csv"
-    return sequences_csv(sample.payload).encode(), f"{stem}.csv", "text/csv"
+    """(data, file name, mime) of one sample snapshot, as its kind exports it: the PNG grid for
+    images, CSV for points and sequences, one item per line for text."""
+    k = kind_of(sample.kind)
+    return k.export(sample.payload), f"{run_id}-step{sample.step}{k.export_suffix}", k.export_mime

@@ -24,6 +24,7 @@ import torch
 import genlab
 from genlab import params
 from genlab.data import Dataset, load_dataset
+from genlab.kinds import kind_of
 from genlab.limits import Limits, cpu_threads
 from genlab.methods import Method, method_class
 from genlab.metrics import evaluate
@@ -33,7 +34,6 @@ from genlab.runs.evaluator import Evaluator
 from genlab.runs.history import MetricHistory
 from genlab.runs.protocol import RunSnapshot, SampleSnapshot, ViewState
 from genlab.runs.registry import REGISTRY, RunRegistry
-from genlab.runs.samples import take_samples
 from genlab.runs.stopping import BEST_STEP, Stopper
 from genlab.runs.store import RunDir, RunStore, clean_name, read_json
 from genlab.runs.tracking import NULL, Tracking, open_tracking
@@ -704,7 +704,7 @@ class Run:
     def snapshot_samples(self, m: Method, step: int) -> None:
         kind = self.data.spec.kind
         m.eval()
-        payload = take_samples(m, self.data, seed=self.train.seed + 1)
+        payload = kind_of(kind).take(m, seed=self.train.seed + 1)
         m.train()
         self.dir.save_sample(step, kind, payload)
         self._tracking.on_snapshot(step, kind, payload)

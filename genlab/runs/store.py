@@ -15,7 +15,6 @@ either the old file or the new one, never half of one.
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import os
 import re
@@ -30,6 +29,7 @@ import torch
 from safetensors.torch import load as st_load
 from safetensors.torch import save as st_save
 
+from genlab.kinds import KINDS, kind_of
 from genlab.methods import METHODS
 
 CKPT_NAME = re.compile(r"last(-[0-9a-f]{16})?\.safetensors")  # no paths: a name only
@@ -37,6 +37,7 @@ CKPT_NAME = re.compile(r"last(-[0-9a-f]{16})?\.safetensors")  # no paths: a name
 STATES = ("queued", "running", "paused", "done", "stopped", "failed", "interrupted")
 ENDED = ("done", "stopped", "failed", "interrupted")
 LIVE_STATES = tuple(s for s in STATES if s not in ENDED)  # a run in one of these can still change
+_BY_SUFFIX = {k.stored_suffix: k for k in reversed(list(KINDS.values()))}  # a snapshot's reader
 SYNC_EVERY_S = 1.0  # metrics.jsonl is fsynced at most this often
 RUN_ID = re.compile(r"^[A-Za-z0-9_.-]{1,128}$")
 
@@ -228,33 +229,24 @@ class RunDir:
 
     # ----- samples ---------------------------------------------------------------------------
     def save_sample(self, step: int, kind: str, payload: Any) -> None:
-        stem = self.samples_dir / f"step_{step:08d}"
-        if kind == "images":
-            atomic_write(stem.with_suffix(".png"), payload)
-        elif kind == "text":
-            atomic_write(stem.with_suffix(".txt"), ("\n".join(payload) + "\n").encode())
-        else:
-            buf = io.BytesIO()
-            np.save(buf, np.asarray(payload, dtype=np.float32), allow_pickle=False)
-            atomic_write(stem.with_suffix(".npy"), buf.getvalue())
+        k = kind_of(kind)
+        atomic_write(self.samples_dir / f"step_{step:08d}{k.stored_suffix}", k.to_bytes(payload))
 
     def list_samples(self) -> list[tuple[int, Path]]:
         if not self.samples_dir.exists():
             return []
         out = []
         for p in self.samples_dir.iterdir():
-            m = re.fullmatch(r"step_(\d+)\.(png|npy|txt)", p.name)
-            if m:
+            m = re.fullmatch(r"step_(\d+)(\.\w+)", p.name)
+            if m and m.group(2) in _BY_SUFFIX:
                 out.append((int(m.group(1)), p))
         return sorted(out)
 
     @staticmethod
     def load_sample(path: Path) -> Any:
-        if path.suffix == ".png":
-            return path.read_bytes()
-        if path.suffix == ".txt":
-            return path.read_text().splitlines()
-        return np.load(path, allow_pickle=False)
+        """A stored snapshot, read back by the kind that wrote its suffix (points and
+        sequences share .npy and its reader)."""
+        return _BY_SUFFIX[path.suffix].from_bytes(path.read_bytes())
 
 
 class RunStore:

@@ -24,7 +24,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from genlab.data import load_dataset
-from genlab.figures.png import snapshot_png
+from genlab.kinds import kind_of
 from genlab.runs.card import CARD_STATES, write_model_card
 from genlab.runs.store import RunDir, genlab_home
 
@@ -75,10 +75,7 @@ def metric_rows(rows: list[dict[str, Any]]):
 
 def reference_data(kind: str, data: Any) -> np.ndarray | None:
     """Real items the snapshots are drawn over (the live page's grey layer), or None."""
-    if data is None or kind not in ("points", "sequences"):
-        return None
-    n = 1000 if kind == "points" else 6
-    return data.x_val[:n].float().cpu().numpy()
+    return kind_of(kind).reference(data)
 
 
 # ----- TensorBoard --------------------------------------------------------------------------
@@ -129,12 +126,13 @@ class TensorBoardSink:
             self.last_value[key] = value
 
     def on_snapshot(self, step: int, kind: str, payload: Any) -> None:
-        if kind == "text":
+        lines = kind_of(kind).lines(payload)
+        if lines is not None:
             # indented lines: a Markdown code block, so TensorBoard keeps one sample per line
-            shown = "\n".join("    " + (s or "(empty)") for s in payload)
+            shown = "\n".join("    " + (s or "(empty)") for s in lines)
             self.writer.add_text("samples", shown, step)
             return
-        summary = _png_image_summary("samples", snapshot_png(kind, payload, self.real))
+        summary = _png_image_summary("samples", kind_of(kind).png(payload, self.real))
         self.writer.file_writer.add_summary(summary, step)
 
     def on_live_change(self, step: int, changes: dict[str, Any]) -> None:
@@ -230,10 +228,11 @@ class MlflowSink:
         from PIL import Image
 
         stem = f"samples/step_{step:08d}"
-        if kind == "text":
-            self.client.log_text(self.run_id, "\n".join(payload) + "\n", f"{stem}.txt")
+        lines = kind_of(kind).lines(payload)
+        if lines is not None:
+            self.client.log_text(self.run_id, "\n".join(lines) + "\n", f"{stem}.txt")
             return
-        image = Image.open(io.BytesIO(snapshot_png(kind, payload, self.real)))
+        image = Image.open(io.BytesIO(kind_of(kind).png(payload, self.real)))
         self.client.log_image(self.run_id, image, artifact_file=f"{stem}.png")
 
     def on_live_change(self, step: int, changes: dict[str, Any]) -> None:

@@ -10,6 +10,7 @@ import streamlit as st
 import torch
 
 from genlab.figures import plots, png
+from genlab.kinds import points_csv, sequences_csv
 from genlab.runs import catalogue, sampling
 from genlab.runs.store import RunStore
 from genlab.ui import common
@@ -60,7 +61,7 @@ def _show_points(
         arr, real, lab, lo.spec.class_names, color=color, color_title=color_title
     )
     st.plotly_chart(fig, key=f"{key}_fig")
-    _download("CSV", catalogue.points_csv(arr, lab), f"{name}.csv", "text/csv", key)
+    _download("CSV", points_csv(arr, lab), f"{name}.csv", "text/csv", key)
 
 
 def _show_sequences(lo: sampling.Loaded, x: torch.Tensor, name: str, key: str) -> None:
@@ -68,7 +69,7 @@ def _show_sequences(lo: sampling.Loaded, x: torch.Tensor, name: str, key: str) -
     show_real = st.toggle("Show real series", value=False, key=f"{key}_real")
     real = sampling.real_sequences(lo.data, 4) if show_real else None
     st.plotly_chart(plots.series_overlay_figure(arr, real), key=f"{key}_fig")
-    _download("CSV", catalogue.sequences_csv(arr), f"{name}.csv", "text/csv", key)
+    _download("CSV", sequences_csv(arr), f"{name}.csv", "text/csv", key)
 
 
 def _show(

@@ -19,6 +19,7 @@ from genlab import params
 from genlab.data import DATASETS, Dataset, load_dataset
 from genlab.data.text import decode
 from genlab.figures import curves, plots
+from genlab.kinds import kind_of
 from genlab.methods import METHODS
 from genlab.runs import ENDED, REGISTRY, AnyRun, Run, RunSnapshot
 from genlab.runs.run import DELAYS_S
@@ -600,18 +601,20 @@ def _samples_body(run: AnyRun, every: float | None) -> None:
     step = _snapshot_choice(run, steps, live=every is not None)
     snap = snaps[step]
     kind = snap.kind or (DATASETS[run.dataset_name].kind if run.dataset_name in DATASETS else "")
+    draw_snapshot(run, kind, snap.payload, step, key=f"samples.{kind}")
+
+
+def draw_snapshot(run: AnyRun, kind: str, payload: Any, step: int, key: str) -> None:
+    """One sample snapshot as the live page and the replay show it: the grid, the points over
+    the real data, the series, the text lines."""
     if kind == "images":
-        st.image(snap.payload, caption=f"generated, step {step:,}", width=IMAGE_WIDTH)
-    elif kind == "points":
-        fig = _cached_sample_figure(run, step, "points")
-        live_chart(fig, key="samples.points")
-    elif kind == "sequences":
-        fig = _cached_sample_figure(run, step, "sequences")
-        live_chart(fig, key="samples.series")
+        st.image(payload, caption=f"generated, step {step:,}", width=IMAGE_WIDTH)
+    elif kind in ("points", "sequences"):
+        live_chart(_cached_sample_figure(run, step, kind), key=key)
     elif kind == "text":
-        show_text_samples(run, snap.payload, step)
+        show_text_samples(run, payload, step)
     else:
-        st.write(snap.payload)
+        st.write(payload)
 
 
 def _real(run: AnyRun) -> Dataset | None:
@@ -633,8 +636,8 @@ def _sample_figure(run: AnyRun, step: int, kind: str):
     payload = np.asarray(snaps[step].payload, dtype=np.float32)
     real = _real(run)
     spec = real.spec if real is not None else None
+    real_x = kind_of(kind).reference(real)
     if kind == "points":
-        real_x = real.x_val[:1000].cpu().numpy() if real is not None else None
         return plots.live_points_figure(
             payload,
             real_x,
@@ -642,7 +645,6 @@ def _sample_figure(run: AnyRun, step: int, kind: str):
             uirevision=f"{run.id}-points",
             height=explain.chart_height(420),
         )
-    real_x = real.x_val[:6].cpu().numpy() if real is not None else None
     return plots.live_series_figure(
         payload[:6], real_x, uirevision=f"{run.id}-series", height=explain.chart_height(360)
     )
@@ -650,13 +652,7 @@ def _sample_figure(run: AnyRun, step: int, kind: str):
 
 def _replay_snapshot(run: AnyRun, step: int) -> None:
     snap = next(s for s in run.snapshots if s.step == step)
-    if snap.kind == "images":
-        st.image(snap.payload, caption=f"generated, step {step:,}", width=IMAGE_WIDTH)
-    elif snap.kind in ("points", "sequences"):
-        fig = _cached_sample_figure(run, step, snap.kind)
-        live_chart(fig, key="replay.samples")
-    elif snap.kind == "text":
-        show_text_samples(run, snap.payload, step)
+    draw_snapshot(run, snap.kind, snap.payload, step, key="replay.samples")
 
 
 def _loss_figure(run: AnyRun):
@@ -665,12 +661,11 @@ def _loss_figure(run: AnyRun):
     return dict(_curve_figures(run, smoothing, log_y)).get("loss")
 
 
-def _real_points(run: AnyRun) -> np.ndarray | None:
-    real = _real(run)
-    return real.x_val[:1000].cpu().numpy() if real is not None else None
+def _real_items(run: AnyRun) -> np.ndarray | None:
+    return kind_of(run.kind).reference(_real(run))
 
 
-REPLAY_VIEWS = replay.Views(_replay_snapshot, _loss_figure, _real_points)
+REPLAY_VIEWS = replay.Views(_replay_snapshot, _loss_figure, _real_items)
 
 
 @st.cache_resource(show_spinner=False, max_entries=8)

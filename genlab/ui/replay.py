@@ -18,6 +18,7 @@ import numpy as np
 import streamlit as st
 
 from genlab.figures import replay
+from genlab.kinds import kind_of
 from genlab.ui.livechart import live_chart
 
 SPEEDS = (1, 2, 4, 8)  # snapshots per second
@@ -28,7 +29,7 @@ MAX_FRAMES = 120  # a longer run's GIF takes every k-th snapshot (the last one a
 class Views:
     snapshot: Callable[[Any, int], None]  # (run, step): draw the samples kept at that step
     loss_figure: Callable[[Any], Any]  # run -> its (shared, never mutated) loss figure or None
-    real_points: Callable[[Any], np.ndarray | None]  # run -> real 2D points for the GIF
+    real_items: Callable[[Any], np.ndarray | None]  # run -> the real items a GIF frame shows
 
 
 def panel(run: Any, views: Views) -> None:
@@ -57,7 +58,7 @@ def panel(run: Any, views: Views) -> None:
             key=f"replay.speed.{run.id}",
             format_func=lambda v: f"{v} snapshots/s",
         )
-        if kind in replay.KINDS:
+        if kind_of(kind).replays:
             gif_key = f"replay.gif.{run.id}"
             if c[2].button("Make a GIF", key=f"replay.makegif.{run.id}", width="stretch"):
                 st.session_state[gif_key] = make_gif(run, int(1000 / speed), views)
@@ -117,6 +118,7 @@ def make_gif(run: Any, ms_per_frame: int, views: Views) -> bytes:
     snaps = list(run.snapshots)
     k = max(1, -(-len(snaps) // MAX_FRAMES))
     picked = snaps[::k] if snaps[::k][-1] is snaps[-1] else [*snaps[::k], snaps[-1]]
-    real_x = views.real_points(run) if snaps[-1].kind == "points" else None
-    frames = [replay.frame(s.kind, s.payload, real_x, s.step) for s in picked]
+    kind = kind_of(snaps[-1].kind)
+    real = views.real_items(run) if kind.reference_n else None
+    frames = [replay.captioned(kind.frame(s.payload, real), s.step) for s in picked]
     return replay.gif(frames, ms_per_frame)
