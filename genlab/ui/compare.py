@@ -20,6 +20,7 @@ from genlab.runs.protocol import SampleSnapshot
 from genlab.runs.store import RunStore
 from genlab.ui import common
 from genlab.ui import sweep as sweep_ui
+from genlab.ui.kinds import view_of
 
 LIVE_REFRESH_S = 2.0
 MAX_COLUMNS = 4  # samples side by side: more runs wrap onto further rows
@@ -54,26 +55,13 @@ def show_sample(
     if sample is None:
         st.caption("no samples yet")
         return
-    if sample.kind == "images":
-        st.image(sample.payload, caption=f"step {sample.step}")
-        return
-    if sample.kind == "text":
-        lines = list(sample.payload)[:max_text]
-        st.code("\n".join(lines) or "(empty)", language=None, height=height)
-        st.caption(f"step {sample.step}")
-        return
-    arr = np.asarray(sample.payload)
-    data = real_data(row)
-    if sample.kind == "points":
-        labels = arr[:, 2].astype(int) if arr.ndim == 2 and arr.shape[1] == 3 else None
-        real = None if data is None else data.x_val[:1000].numpy()
-        names = data.spec.class_names if data is not None else ()
-        fig = plots.points_vs_real_figure(arr[:, :2], real, labels, names, height=height)
-    else:
-        real = None if data is None else data.x_val[:4].numpy()
-        fig = plots.series_overlay_figure(arr[:8], real, height=height)
-    st.plotly_chart(fig, key=f"sample-{row.id}-{sample.step}")
-    st.caption(f"step {sample.step}")
+    view_of(sample.kind).latest(
+        sample,
+        lambda: real_data(row),
+        height=height,
+        max_text=max_text,
+        key=f"sample-{row.id}-{sample.step}",
+    )
 
 
 # ----- starting several methods at once -----------------------------------------------------

@@ -18,14 +18,13 @@ import streamlit as st
 from genlab import params
 from genlab.data import DATASETS, Dataset
 from genlab.data.base import DataSpec
-from genlab.data.text import decode
-from genlab.figures import plots, png
 from genlab.methods import METHODS
 from genlab.runs import Run
 from genlab.runs.build import default_choices, method_config, train_config
 from genlab.runs.ray_exec import EXECUTORS, INSTALL_HINT, RayRun, ray_address, ray_available
 from genlab.runs.store import NAME_MAX, clean_name
 from genlab.ui import common, explain, own_data
+from genlab.ui.kinds import view_of
 
 VALUES = "genlab.form.values"  # widget key -> last value, survives pages that do not draw it
 QP_LAST = "genlab.form.qp"  # the query string this page last wrote (or applied)
@@ -299,23 +298,10 @@ def share_link(qp: dict[str, str]) -> None:
 # ----- datasets --------------------------------------------------------------------------------
 
 
-@st.cache_data(max_entries=32, show_spinner=False)
-def _image_preview(name: str, data_file: str | None, options: tuple) -> bytes:
-    ds = common.load_data(name, data_file, dict(options))
-    return png.image_grid_png(ds.x_train[:48], nrow=12)
-
-
 def dataset_summary(ds: Dataset) -> str:
     s = ds.spec
     parts = [f"**{s.n_train + s.n_val:,}** items ({s.n_train:,} train, {s.n_val:,} validation)"]
-    shape = {
-        "points": "2D points",
-        "images": "×".join(map(str, s.shape[-2:])) + (" grey" if s.shape[0] == 1 else " RGB")
-        if s.kind == "images"
-        else "",
-        "sequences": f"length {s.shape[0]}, {s.shape[-1]} channel(s)",
-        "text": f"{len(s.vocab) - 1} characters, up to {s.shape[0] - 2} per item",
-    }[s.kind]
+    shape = view_of(s.kind).summary(s)
     parts.append(shape)
     if s.n_classes:
         names = ", ".join(s.class_names[:8]) + ("…" if s.n_classes > 8 else "")
@@ -331,26 +317,7 @@ def dataset_preview(ds: Dataset, data_file: str | None, options: dict[str, Any])
         st.caption(own_data.file_caption(data_file))
     if s.description:
         st.caption(s.description)
-    if s.kind == "images":
-        st.image(
-            _image_preview(s.name, data_file, tuple(sorted(options.items()))),
-            caption="training images",
-        )
-    elif s.kind == "points":
-        x = ds.x_train[:2000].numpy()
-        y = None if ds.y_train is None else ds.y_train[:2000].numpy()
-        fig = plots.live_points_figure(
-            None, x, s.class_names, real_labels=y, uirevision=f"preview-{s.name}", height=340
-        )
-        st.plotly_chart(fig, key="preview.points", config={"displaylogo": False})
-    elif s.kind == "sequences":
-        fig = plots.live_series_figure(
-            None, ds.x_train[:8].numpy(), n_show=8, uirevision=f"preview-{s.name}", height=300
-        )
-        st.plotly_chart(fig, key="preview.series", config={"displaylogo": False})
-    elif s.kind == "text":
-        lines = [decode(row[1:], s.vocab) for row in ds.x_train[:12]]
-        st.code("\n".join(lines), language=None)
+    view_of(s.kind).preview(ds, data_file, options)
 
 
 # ----- the Train page's parts ------------------------------------------------------------------

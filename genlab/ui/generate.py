@@ -9,15 +9,11 @@ import numpy as np
 import streamlit as st
 import torch
 
-from genlab.figures import plots, png
-from genlab.kinds import points_csv, sequences_csv
 from genlab.runs import catalogue, sampling
 from genlab.runs.store import RunStore
 from genlab.ui import common
-
-MAX_N = {"images": 256, "points": 10_000, "sequences": 64, "text": 200}
-DEFAULT_N = {"images": 64, "points": 1000, "sequences": 8, "text": 20}
-DISPLAY_CELL = 48  # small images (8x8 digits, 28x28 MNIST) are upscaled to at least this many px
+from genlab.ui.kinds import view_of
+from genlab.ui.kinds.images import show_grid
 
 
 @st.cache_resource(max_entries=4, show_spinner="Loading the model from its checkpoint…")
@@ -26,80 +22,13 @@ def load(run_dir: str, stamp: int) -> sampling.Loaded:
     return sampling.load_run(run_dir)
 
 
-def _download(label: str, data: bytes | str, name: str, mime: str, key: str) -> None:
-    st.download_button(
-        label,
-        data,
-        file_name=name,
-        mime=mime,
-        on_click="ignore",
-        key=key,
-        icon=":material/download:",
-    )
-
-
-def _show_images(x: torch.Tensor, nrow: int, name: str, key: str, caption: str = "") -> None:
-    grid = png.png_bytes(png.image_grid(x, nrow=nrow, min_cell=DISPLAY_CELL))
-    st.image(grid, caption=caption or None)
-    _download("PNG", grid, f"{name}.png", "image/png", key)
-
-
-def _show_points(
-    lo: sampling.Loaded,
-    x: torch.Tensor,
-    name: str,
-    key: str,
-    labels: torch.Tensor | None = None,
-    color: np.ndarray | None = None,
-    color_title: str = "",
-) -> None:
-    arr = x.detach().float().cpu().numpy()
-    show_real = st.toggle("Show real data", value=True, key=f"{key}_real")
-    real = sampling.real_points(lo.data) if show_real else None
-    lab = None if labels is None else labels.cpu().numpy()
-    fig = plots.points_vs_real_figure(
-        arr, real, lab, lo.spec.class_names, color=color, color_title=color_title
-    )
-    st.plotly_chart(fig, key=f"{key}_fig")
-    _download("CSV", points_csv(arr, lab), f"{name}.csv", "text/csv", key)
-
-
-def _show_sequences(lo: sampling.Loaded, x: torch.Tensor, name: str, key: str) -> None:
-    arr = x.detach().float().cpu().numpy()
-    show_real = st.toggle("Show real series", value=False, key=f"{key}_real")
-    real = sampling.real_sequences(lo.data, 4) if show_real else None
-    st.plotly_chart(plots.series_overlay_figure(arr, real), key=f"{key}_fig")
-    _download("CSV", sequences_csv(arr), f"{name}.csv", "text/csv", key)
-
-
-def _show(
-    lo: sampling.Loaded,
-    x: torch.Tensor,
-    name: str,
-    key: str,
-    *,
-    nrow: int | None = None,
-    labels: torch.Tensor | None = None,
-) -> None:
-    kind = lo.spec.kind
-    if kind == "images":
-        _show_images(x, nrow or sampling.grid_rows(len(x)), name, key)
-    elif kind == "points":
-        _show_points(lo, x, name, key, labels=labels)
-    elif kind == "sequences":
-        _show_sequences(lo, x, name, key)
-    else:
-        lines = sampling.to_text(lo.method, x)
-        st.code("\n".join(lines) or "(nothing)", language=None)
-        _download("TXT", "\n".join(lines) + "\n", f"{name}.txt", "text/plain", key)
-
-
 # ----- tabs ---------------------------------------------------------------------------------
 def _samples_tab(lo: sampling.Loaded, rid: str) -> None:
     m, kind = lo.method, lo.spec.kind
     opts = sampling.sample_options(m)
     c = st.columns(4)
-    n = c[0].number_input("How many", 1, MAX_N[kind], DEFAULT_N[kind], key="gen_n")
+    default_n, max_n = view_of(kind).generate_n
+    n = c[0].number_input("How many", 1, max_n, default_n, key="gen_n")
     seed = c[1].number_input("Seed", 0, 2**31 - 1, 0, key="gen_seed")
     kw = {}
     if "temperature" in opts:
@@ -147,7 +76,7 @@ def _samples_tab(lo: sampling.Loaded, rid: str) -> None:
         st.error(common.public_text(str(e)))
         return
     labels = y if y is not None else (m.sample_labels(int(n)) if m.conditional else None)
-    _show(lo, x, f"{rid}-samples-seed{seed}", "gen_dl_samples", labels=labels)
+    view_of(kind).generated(lo, x, f"{rid}-samples-seed{seed}", "gen_dl_samples", labels=labels)
 
 
 def _class_tab(lo: sampling.Loaded, rid: str) -> None:
@@ -157,7 +86,7 @@ def _class_tab(lo: sampling.Loaded, rid: str) -> None:
     x, nrow = sampling.class_grid(lo.method, int(per), int(seed))
     names = lo.spec.class_names or tuple(str(i) for i in range(lo.spec.n_classes))
     st.caption("One row per class, top to bottom: " + ", ".join(names))
-    _show_images(x, nrow, f"{rid}-classes-seed{seed}", "gen_dl_classes")
+    show_grid(x, nrow, f"{rid}-classes-seed{seed}", "gen_dl_classes")
 
 
 def _interp_tab(lo: sampling.Loaded, rid: str) -> None:
@@ -181,14 +110,11 @@ def _interp_tab(lo: sampling.Loaded, rid: str) -> None:
     x = sampling.interpolate(m, int(a), int(b), int(k), y=y, path=path)
     st.caption(f"z(seed {a}) → z(seed {b}) in {k} steps, decoded by the model")
     name = f"{rid}-interp-{a}-{b}"
-    kind = lo.spec.kind
-    if kind == "images":
-        _show_images(x, int(k), name, "gen_dl_interp")
-    elif kind == "points":
-        t = np.linspace(0, 1, int(k))
-        _show_points(lo, x, name, "gen_dl_interp", color=t, color_title="t")
-    else:
-        _show(lo, x, name, "gen_dl_interp")
+    # a grid row per interpolation for images, points coloured by t along the path
+    t = np.linspace(0, 1, int(k))
+    view_of(lo.spec.kind).generated(
+        lo, x, name, "gen_dl_interp", nrow=int(k), color=t, color_title="t"
+    )
 
 
 def _map_tab(lo: sampling.Loaded, rid: str) -> None:
@@ -208,15 +134,15 @@ def _map_tab(lo: sampling.Loaded, rid: str) -> None:
         st.caption(
             f"Decoded z over [-{lim:g}, {lim:g}]²: z₁ grows left to right, z₂ bottom to top."
         )
-        _show_images(x, int(n), name, "gen_dl_map")
+        show_grid(x, int(n), name, "gen_dl_map")
     elif lo.spec.kind == "points":
         st.caption(
             f"Where the decoder puts each z of a {n}×{n} grid over [-{lim:g}, {lim:g}]², "
             "coloured by z₁."
         )
-        _show_points(lo, x, name, "gen_dl_map", color=z[:, 0].cpu().numpy(), color_title="z₁")
-    else:
-        _show(lo, x, name, "gen_dl_map")
+    view_of(lo.spec.kind).generated(
+        lo, x, name, "gen_dl_map", nrow=int(n), color=z[:, 0].cpu().numpy(), color_title="z₁"
+    )
 
 
 # ----- the page -----------------------------------------------------------------------------

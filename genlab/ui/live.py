@@ -16,14 +16,14 @@ import numpy as np
 import streamlit as st
 
 from genlab import params
-from genlab.data import DATASETS, Dataset, load_dataset
-from genlab.data.text import decode
-from genlab.figures import curves, plots
+from genlab.data import DATASETS
+from genlab.figures import curves
 from genlab.kinds import kind_of
 from genlab.methods import METHODS
 from genlab.runs import ENDED, REGISTRY, AnyRun, Run, RunSnapshot
 from genlab.runs.run import DELAYS_S
 from genlab.ui import common, explain, forms, inside, refresh, replay
+from genlab.ui.kinds import VIEWS, real_of, view_of
 from genlab.ui.livechart import live_chart
 
 STATUS_EVERY_S = 0.5  # status, step, speed, progress: 2 Hz
@@ -32,7 +32,6 @@ PAUSED_EVERY_S = 1.0  # the same: a page drawn while paused keeps its interval a
 ERROR_LINES = 8
 APPLIED_KEY = "genlab.live.applied"  # the last Apply: run id, "lr_d=0.0004", step, time
 APPLIED_SHOWN_S = 8.0
-IMAGE_WIDTH = 400  # px: the sample grid with its caption fits the first 1280x900 screen
 STATUS_BADGE = {
     "queued": ("blue", ":material/hourglass_empty:"),
     "running": ("green", ":material/play_arrow:"),
@@ -605,49 +604,11 @@ def _samples_body(run: AnyRun, every: float | None) -> None:
 
 
 def draw_snapshot(run: AnyRun, kind: str, payload: Any, step: int, key: str) -> None:
-    """One sample snapshot as the live page and the replay show it: the grid, the points over
-    the real data, the series, the text lines."""
-    if kind == "images":
-        st.image(payload, caption=f"generated, step {step:,}", width=IMAGE_WIDTH)
-    elif kind in ("points", "sequences"):
-        live_chart(_cached_sample_figure(run, step, kind), key=key)
-    elif kind == "text":
-        show_text_samples(run, payload, step)
-    else:
+    """One sample snapshot as the live page and the replay show it, the kind's way."""
+    if kind in VIEWS:
+        view_of(kind).live(run, payload, step, key)
+    else:  # a run whose kind is unknown here (its dataset is gone): what it holds
         st.write(payload)
-
-
-def _real(run: AnyRun) -> Dataset | None:
-    key = f"genlab.real.{run.id}"
-    if key not in st.session_state:
-        st.session_state[key] = run.real_data()
-    return st.session_state[key]
-
-
-def _cached_sample_figure(run: AnyRun, step: int, kind: str):
-    return refresh.shared(
-        ("samples", type(run).__name__, run.id, step, kind, explain.teaching()),
-        lambda: _sample_figure(run, step, kind),
-    )
-
-
-def _sample_figure(run: AnyRun, step: int, kind: str):
-    snaps = {s.step: s for s in list(run.snapshots)}
-    payload = np.asarray(snaps[step].payload, dtype=np.float32)
-    real = _real(run)
-    spec = real.spec if real is not None else None
-    real_x = kind_of(kind).reference(real)
-    if kind == "points":
-        return plots.live_points_figure(
-            payload,
-            real_x,
-            spec.class_names if spec else (),
-            uirevision=f"{run.id}-points",
-            height=explain.chart_height(420),
-        )
-    return plots.live_series_figure(
-        payload[:6], real_x, uirevision=f"{run.id}-series", height=explain.chart_height(360)
-    )
 
 
 def _replay_snapshot(run: AnyRun, step: int) -> None:
@@ -662,32 +623,7 @@ def _loss_figure(run: AnyRun):
 
 
 def _real_items(run: AnyRun) -> np.ndarray | None:
-    return kind_of(run.kind).reference(_real(run))
+    return kind_of(run.kind).reference(real_of(run))
 
 
 REPLAY_VIEWS = replay.Views(_replay_snapshot, _loss_figure, _real_items)
-
-
-@st.cache_resource(show_spinner=False, max_entries=8)
-def _training_strings(dataset: str, data_file: str | None, n: int) -> frozenset[str]:
-
-    ds = load_dataset(dataset, data_file)
-    return frozenset(decode(row[1:], ds.spec.vocab) for row in ds.x_train.tolist())
-
-
-def show_text_samples(run: AnyRun, items: list[str], step: int) -> None:
-    """Generated strings, one per line in two monospace columns; `*` marks a string that is
-    already in the training set (a copy, not a new sample)."""
-    real = _real(run)
-    seen: frozenset[str] = frozenset()
-    if real is not None:
-        seen = _training_strings(run.dataset_name, run.data_file, real.spec.n_train)
-    lines = [(s or "(empty)") + (" *" if s in seen else "") for s in items]
-    half = -(-len(lines) // 2)
-    cols = st.columns(2)
-    for col, chunk in zip(cols, (lines[:half], lines[half:])):
-        if chunk:
-            col.code("\n".join(chunk), language=None, wrap_lines=True)
-    if real is not None:
-        novel = sum(1 for s in items if s not in seen)
-        st.caption(f"Step {step:,}: {novel} of {len(items)} are new; * = in the training set.")
