@@ -34,6 +34,7 @@ from genlab.runs.evaluator import Evaluator
 from genlab.runs.history import MetricHistory
 from genlab.runs.protocol import RunSnapshot, SampleSnapshot, ViewState
 from genlab.runs.registry import REGISTRY, RunRegistry
+from genlab.runs.saved import read_back
 from genlab.runs.stopping import BEST_STEP, Stopper
 from genlab.runs.store import RunDir, RunStore, clean_name, read_json
 from genlab.runs.tracking import NULL, Tracking, open_tracking
@@ -528,17 +529,7 @@ class Run:
             # may name newer ones (a resume with a lower lr, a live change after the checkpoint)
             m.push_learning_rates()
             self.dir.truncate_metrics(m.step)
-            for row in self.dir.read_metrics():
-                self.history.append(
-                    row["step"],
-                    row.get("t", 0.0),
-                    {k: v for k, v in row.items() if k not in ("step", "t")},
-                )
-            for step, path in self.dir.list_samples():
-                if step <= m.step:
-                    self.snapshots.append(
-                        SampleSnapshot(step, self.data.spec.kind, RunDir.load_sample(path))
-                    )
+            self.snapshots.extend(read_back(self.dir, self.data.spec.kind, self.history, m.step))
             with self._lock:
                 self._step = m.step
         return m

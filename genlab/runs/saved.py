@@ -104,12 +104,21 @@ def read_saved_run(store: RunStore, run_id: str) -> SavedRun | None:
         return None
     info = d.read_info()
     history = MetricHistory()
-    for row in d.read_metrics():
-        history.append(
-            row["step"], row.get("t", 0.0), {k: v for k, v in row.items() if k not in ("step", "t")}
-        )
-    kind = (info.get("spec") or {}).get("kind", "")
-    snaps = [
-        SampleSnapshot(step, kind, RunDir.load_sample(path)) for step, path in d.list_samples()
-    ]
+    snaps = read_back(d, (info.get("spec") or {}).get("kind", ""), history)
     return SavedRun(run_id, info, d, history, snaps)
+
+
+def read_back(
+    d: RunDir, kind: str, history: MetricHistory, upto: int | None = None
+) -> list[SampleSnapshot]:
+    """A run folder's metrics rows into `history` and its sample snapshots, up to step `upto`:
+    what a saved run shows and what a resumed run starts from."""
+    for row in d.read_metrics():
+        if upto is None or row["step"] <= upto:
+            metrics = {k: v for k, v in row.items() if k not in ("step", "t")}
+            history.append(row["step"], row.get("t", 0.0), metrics)
+    return [
+        SampleSnapshot(step, kind, RunDir.load_sample(path))
+        for step, path in d.list_samples()
+        if upto is None or step <= upto
+    ]
