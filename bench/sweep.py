@@ -22,7 +22,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from genlab.runs import RunStore  # noqa: E402
 from genlab.runs.ray_exec import ensure_ray  # noqa: E402
-from genlab.runs.sweep import Axis, Sweep, SweepSpec  # noqa: E402
+from genlab.runs.sweep import Sweep  # noqa: E402
+from genlab.runs.sweep_spec import Axis, SweepSpec  # noqa: E402
 
 
 def run_sweep(executor: str, home: Path, args: argparse.Namespace) -> tuple[float, list]:

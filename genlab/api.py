@@ -22,7 +22,7 @@ from genlab.data import dataset_info
 from genlab.figures import curves, plots
 from genlab.kinds import kind_of
 from genlab.methods import method_class
-from genlab.runs import Run, RunDir, RunStore, catalogue, sampling
+from genlab.runs import Run, RunDir, RunStore, catalogue, listing, sampling
 from genlab.runs.history import MetricHistory
 
 
@@ -118,9 +118,7 @@ class NotebookRun:
         `opts` are the method's sampling options (e.g. temperature=0.8 for text)."""
         loaded = self._method()
         x = sampling.sample(loaded.method, n, seed, **opts)
-        if loaded.spec.kind == "text":
-            return sampling.to_text(loaded.method, x)
-        return x.detach().float().cpu().numpy()
+        return kind_of(loaded.spec.kind).values(loaded.method, x)
 
     def show(self, n: int | None = None, seed: int = 0):
         """The samples as one PIL image, drawn as the run's snapshots are (a grid, points over
@@ -211,7 +209,7 @@ def compare(runs: list[NotebookRun | Run | str | Path], key: str | None = None) 
     rows = []
     for r in runs:
         target = r.run or r.dir if isinstance(r, NotebookRun) else r
-        rows.append(catalogue.row_of(target))
+        rows.append(listing.row_of(target))
     table = pd.DataFrame(catalogue.metrics_table(rows))
     key = key or catalogue.default_metric(rows, catalogue.metric_keys(rows), min_points=0)
     curves = []

@@ -3,7 +3,8 @@
 Every method has one frozen dataclass whose fields are declared with `param(...)`: default, bounds
 or choices, help text and a group. From that single declaration come validation (`build`), the saved
 JSON (`to_dict`), the CLI's `--set key=value` parsing (`parse_value`) and the Streamlit widgets
-(`genlab.ui.forms`). Sizes that the data decides (vocab, classes, image shape) are never parameters.
+(`genlab.ui.widgets`). Sizes that the data decides (vocab, classes, image shape) are never
+parameters.
 """
 
 from __future__ import annotations

@@ -3,10 +3,10 @@ params, preset from the URL), and start a background run."""
 
 import streamlit as st
 
-from genlab.ui import forms
+from genlab.ui import forms, links
 
 st.title("Train a generative model")
-for warning in forms.read_query_params():
+for warning in links.read_query_params():
     st.warning(warning, icon=":material/link_off:")
 # Start sits above the settings: on a phone the form is several screens long
 start_bar = st.container(border=True)
@@ -24,10 +24,10 @@ with method_col:
     method_values, train_values = forms.hyperparameter_section(method, spec)
 
 setup = forms.Setup(method, data, data_file, method_values, train_values, data_options, dataset)
-query = forms.setup_query(setup)
-forms.write_query_params(query)
+query = links.setup_query(setup)
+links.write_query_params(query)
 
 with start_bar:
     forms.start_section(setup)
 with method_col:
-    forms.share_link(query)
+    links.share_link(query)

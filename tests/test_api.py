@@ -9,7 +9,7 @@ import pytest
 
 import genlab
 from genlab.figures import curves
-from genlab.runs import RunDir, RunStore, catalogue
+from genlab.runs import RunDir, RunStore, listing
 
 TRAIN = dict(steps=60, batch_size=32, log_every=10, sample_every=20, eval_every=30)
 
@@ -60,8 +60,8 @@ def test_start_load_and_compare(home):
     assert list(table["method"]) == ["gan", "vae"]
     assert metric.startswith("eval/") and "floor/" + metric.split("/")[1] in table.columns
     assert [t.name for t in figure.data] == [
-        catalogue.row_of(a.run).label,
-        catalogue.row_of(b.dir).label,
+        listing.row_of(a.run).label,
+        listing.row_of(b.dir).label,
     ]
     assert genlab.compare([a.dir, b.dir], "loss/d").metric == "loss/d"
     with pytest.raises(ValueError, match="not a run folder"):

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from genlab.runs import REGISTRY, Run, RunStore, catalogue
+from genlab.runs import REGISTRY, Run, RunStore, catalogue, listing
 from genlab.runs.build import build_method
 
 TRAIN = {"steps": 20, "batch_size": 32, "device": "cpu", "log_every": 5, "sample_every": 10}
@@ -36,7 +36,7 @@ def home(tmp_path_factory):
 
 
 def ids_by_method(home) -> dict[str, str]:
-    return {r.method: r.id for r in catalogue.collect_runs(RunStore(home)) if not r.corrupt}
+    return {r.method: r.id for r in listing.collect_runs(RunStore(home)) if not r.corrupt}
 
 
 def saved_untrained(home, method: str, dataset: str, cfg: dict) -> str:
@@ -99,9 +99,7 @@ def test_runs_page_resumes_an_interrupted_run(home):
     assert run.status == "done" and run.snapshot().step == 6
     at.run()
     assert at.dataframe[0].value.set_index("id").loc[rid, "steps"] == "6/6"
-    catalogue.delete_run(
-        catalogue.find(catalogue.collect_runs(RunStore(home)), rid), RunStore(home)
-    )
+    catalogue.delete_run(listing.find(listing.collect_runs(RunStore(home)), rid), RunStore(home))
 
 
 def test_runs_page_shows_corrupt_runs_and_deletes_them(home):
@@ -129,9 +127,7 @@ def test_runs_page_will_not_delete_a_live_run(home):
     finally:
         run.stop()
         run.join(TIMEOUT)
-    catalogue.delete_run(
-        catalogue.find(catalogue.collect_runs(RunStore(home)), run.id), RunStore(home)
-    )
+    catalogue.delete_run(listing.find(listing.collect_runs(RunStore(home)), run.id), RunStore(home))
 
 
 # ----- Compare ------------------------------------------------------------------------------
@@ -181,7 +177,7 @@ def test_compare_page_starts_several_methods_at_once(home):
         run.join(TIMEOUT)
         assert run.status == "done" and run.train.seed == 7 and run.train.steps == 3
     for rid in started:
-        catalogue.delete_run(catalogue.find(catalogue.collect_runs(RunStore(home)), rid))
+        catalogue.delete_run(listing.find(listing.collect_runs(RunStore(home)), rid))
 
 
 # ----- Generate -----------------------------------------------------------------------------
@@ -224,4 +220,4 @@ def test_generate_page_class_grid_for_a_conditional_image_model(home):
         assert len(at.get("image")) == 3  # samples grid, class grid, interpolation row
         assert len(at.get("download_button")) == 3
     finally:
-        catalogue.delete_run(catalogue.find(catalogue.collect_runs(RunStore(home)), rid))
+        catalogue.delete_run(listing.find(listing.collect_runs(RunStore(home)), rid))

@@ -31,6 +31,7 @@ from genlab.methods import METHODS
 from genlab.runs import REGISTRY, Run, RunStore
 from genlab.runs.build import method_config, train_config
 from genlab.ui import forms, own_data
+from genlab.ui.widgets import method_scope, train_scope, wkey
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 TIMEOUT = 30
@@ -169,7 +170,7 @@ def test_train_page_renders(home):
     assert at.selectbox(key="w.data").value == forms.DEFAULT_DATA
     assert at.selectbox(key="w.method").value == forms.DEFAULT_METHOD
     w = widgets(at)
-    assert forms.wkey(forms.train_scope("gan"), "steps") in w
+    assert wkey(train_scope("gan"), "steps") in w
     assert any(b.key == "start" for b in at.button)
     assert at.query_params["method"] == ["gan"] or at.query_params["method"] == "gan"
     assert any("?method=gan&data=ring8" in c.value for c in at.code)  # the share link
@@ -186,11 +187,11 @@ def test_widget_for_every_param(home, method):
     base_train = params.to_dict(train_config(method, spec=spec))
     base_method = params.to_dict(method_config(method, spec=spec))
     for cls, scope, defaults in (
-        (METHODS[method].Config, forms.method_scope(method), base_method),
-        (params.TrainConfig, forms.train_scope(method), base_train),
+        (METHODS[method].Config, method_scope(method), base_method),
+        (params.TrainConfig, train_scope(method), base_train),
     ):
         for p in params.describe(cls):
-            key = forms.wkey(scope, p.name)
+            key = wkey(scope, p.name)
             assert key in w, f"no widget for {method}.{p.name}"
             widget = w[key]
             expected = (
@@ -215,11 +216,11 @@ def test_query_params_preset_the_form(home):
     assert not at.exception
     assert at.selectbox(key="w.data").value == "moons"
     assert at.selectbox(key="w.method").value == "vae"
-    assert at.number_input(key=forms.wkey("m.vae", "beta")).value == 2.5
-    assert at.number_input(key=forms.wkey("t.vae", "steps")).value == 1234
+    assert at.number_input(key=wkey("m.vae", "beta")).value == 2.5
+    assert at.number_input(key=wkey("t.vae", "steps")).value == 1234
     assert not at.warning
     # the URL stays in sync with the form, and a change is reflected in the link
-    at.number_input(key=forms.wkey("m.vae", "beta")).set_value(4.0).run()
+    at.number_input(key=wkey("m.vae", "beta")).set_value(4.0).run()
     assert at.query_params["beta"] in (["4.0"], "4.0")
     assert any("beta=4.0" in c.value for c in at.code)
 
@@ -230,10 +231,10 @@ def test_bad_query_values_warn_and_fall_back(home):
     warnings = " ".join(w.value for w in at.warning)
     assert "beta" in warnings and "lr" in warnings and "bogus" in warnings
     assert (
-        at.number_input(key=forms.wkey("m.vae", "beta")).value
+        at.number_input(key=wkey("m.vae", "beta")).value
         == {p.name: p for p in params.describe(METHODS["vae"].Config)}["beta"].default
     )
-    assert at.number_input(key=forms.wkey("m.vae", "lr")).value <= 1e-1
+    assert at.number_input(key=wkey("m.vae", "lr")).value <= 1e-1
     at = app(method="nope", data="ring8").run()
     assert not at.exception and at.warning
     assert at.selectbox(key="w.method").value == forms.DEFAULT_METHOD
@@ -276,25 +277,25 @@ def test_a_typed_invalid_value_refuses_start_and_is_named(home, scope, name, typ
     """The widget sends what was typed (no client-side clamping to the last valid value), and
     Start is refused with the CLI's message naming it; nothing is created."""
     at = app(method="gan", data="ring8").run()
-    at.number_input(key=forms.wkey(scope, name)).set_value(typed).run()
+    at.number_input(key=wkey(scope, name)).set_value(typed).run()
     assert not at.exception
-    assert at.number_input(key=forms.wkey(scope, name)).value == typed
+    assert at.number_input(key=wkey(scope, name)).value == typed
     assert any(message in e.value for e in at.error), [e.value for e in at.error]
     assert at.button(key="start").disabled
     assert not home.exists() or not any(home.iterdir())
     # a valid value again: Start is offered, and the value typed is the one the setup uses
     valid = {"steps": 3, "hidden": 64, "lr_d": 2e-4}[name]
-    at.number_input(key=forms.wkey(scope, name)).set_value(valid).run()
+    at.number_input(key=wkey(scope, name)).set_value(valid).run()
     assert not at.error and not at.button(key="start").disabled
 
 
 def test_widgets_show_the_human_label_with_the_declared_name(home):
     at = app(method="gan", data="ring8").run()
     labels = {w.key: w.label for w in at.number_input}
-    assert labels[forms.wkey("m.gan", "lr_g")] == "Generator learning rate · lr_g"
-    assert labels[forms.wkey("t.gan", "steps")] == "Training steps · steps"
-    assert at.selectbox(key=forms.wkey("m.gan", "d_norm")).label.endswith(" · d_norm")
-    at.number_input(key=forms.wkey("m.gan", "lr_g")).set_value(2e-4).run()
+    assert labels[wkey("m.gan", "lr_g")] == "Generator learning rate · lr_g"
+    assert labels[wkey("t.gan", "steps")] == "Training steps · steps"
+    assert at.selectbox(key=wkey("m.gan", "d_norm")).label.endswith(" · d_norm")
+    at.number_input(key=wkey("m.gan", "lr_g")).set_value(2e-4).run()
     assert at.query_params["lr_g"] in (["0.0002"], "0.0002")  # links keep the declared name
 
 
@@ -392,7 +393,7 @@ def test_applying_a_live_knob_is_confirmed(home, runs_to_stop):
     run = _start(runs_to_stop, steps=100_000)
     assert wait_for(lambda: run.snapshot().step >= 5)
     at = live_page(run.id)
-    at.number_input(key=forms.wkey(f"live.{run.id}", "lr_d")).set_value(4e-4).run()
+    at.number_input(key=wkey(f"live.{run.id}", "lr_d")).set_value(4e-4).run()
     assert not at.button(key="live.apply").disabled
     at.button(key="live.apply").click().run()
     assert not at.exception, at.exception
@@ -400,7 +401,7 @@ def test_applying_a_live_knob_is_confirmed(home, runs_to_stop):
     assert at.button(key="live.apply").disabled  # nothing left to apply
     assert run.cfg.lr_d == 4e-4
     # a typed value out of range is refused with its name, not applied
-    at.number_input(key=forms.wkey(f"live.{run.id}", "lr_d")).set_value(-5.0).run()
+    at.number_input(key=wkey(f"live.{run.id}", "lr_d")).set_value(-5.0).run()
     at.button(key="live.apply").click().run()
     assert any("lr_d=-5.0 is below the minimum" in e.value for e in at.error)
     assert run.cfg.lr_d == 4e-4

@@ -37,10 +37,19 @@ SETUP = (
 ENDED = ("done", "stopped", "failed", "interrupted")
 WAIT_MS = 30_000  # one page action in the window
 SETUP_WAIT_MS = 90_000  # the first loads of each page (the server imports and builds a lot)
+LIVE_URL = re.compile(r".*/live\?run=.+")
 
 if not Path(CHROMIUM).exists():
     pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)", allow_module_level=True)
 sync_api = pytest.importorskip("playwright.sync_api")
+
+
+def run_folders(home: Path) -> list[Path]:
+    """The run folders in the store, oldest first."""
+    if not home.exists():
+        return []
+    found = [p for p in home.iterdir() if p.is_dir() and not p.name.startswith(".")]
+    return sorted(found, key=lambda p: p.stat().st_mtime)
 
 
 def proc_status(pid: int) -> dict[str, int]:
@@ -103,7 +112,7 @@ class Tab:
         self.page.get_by_role("button", name=label).first.click()
 
 
-def start(tab: Tab, started: list[str]) -> str:
+def start(tab: Tab, started: list[str], home: Path) -> str:
     tab.page.goto(f"{tab.base}/?{SETUP}")
     try:
         tab.click("Start training", prefix=True)
@@ -117,9 +126,17 @@ def start(tab: Tab, started: list[str]) -> str:
             shown = tab.page.locator("body").inner_text(timeout=5_000)[:800]
             message = f"{tab.name}: no Start button after a reload; it showed {shown!r}"
             raise AssertionError(message) from None
-    tab.page.wait_for_url(
-        re.compile(r".*/live\?run=.+"),
-    )
+    try:
+        tab.page.wait_for_url(LIVE_URL, timeout=SETUP_WAIT_MS // 2)
+    except sync_api.TimeoutError:
+        # a slow rerun on a busy machine: if the run was created, open its live page (as the
+        # Runs page does); if not, the click was lost and a person clicks Start again
+        new = [p.name for p in run_folders(home) if p.name not in started]
+        if new:
+            tab.page.goto(f"{tab.base}/live?run={new[-1]}")
+        else:
+            tab.click("Start training", prefix=True)
+            tab.page.wait_for_url(LIVE_URL)
     run_id = re.search(r"run=([^&]+)", tab.page.url).group(1)
     started.append(run_id)
     tab.run_id = run_id
@@ -139,11 +156,11 @@ def delete(tab: Tab, run_id: str, deleted: list[str]) -> str:
     return "delete"
 
 
-def act(tab: Tab, rng: random.Random, started: list[str], deleted: list[str]) -> str:
+def act(tab: Tab, rng: random.Random, started: list[str], deleted: list[str], home: Path) -> str:
     """One operation, chosen from what the tab sees."""
     if tab.run_id is None:
         if len(started) < MAX_STARTED:
-            return start(tab, started)
+            return start(tab, started, home)
         others = [r for r in started if r not in deleted]
         if not others:
             return "idle"
@@ -158,7 +175,7 @@ def act(tab: Tab, rng: random.Random, started: list[str], deleted: list[str]) ->
     elif status == "paused":
         op = rng.choices(["Resume", "Stop"], weights=[2, 1])[0]
     elif status in ENDED:
-        return delete(tab, tab.run_id, deleted) if rng.random() < 0.7 else start(tab, started)
+        return delete(tab, tab.run_id, deleted) if rng.random() < 0.7 else start(tab, started, home)
     else:
         return "idle"
     tab.click(op)
@@ -205,7 +222,7 @@ def test_tabs_start_pause_resume_stop_delete(server):
             t_setup = time.time()
             for tab in tabs:
                 tab.page.set_default_timeout(SETUP_WAIT_MS)
-                start(tab, started)
+                start(tab, started, home)
                 ops["start"] = ops.get("start", 0) + 1
                 tab.page.set_default_timeout(WAIT_MS)
             setup_s = time.time() - t_setup
@@ -216,7 +233,7 @@ def test_tabs_start_pause_resume_stop_delete(server):
                         break
                     t_op = time.time()
                     try:
-                        op = act(tab, rng, started, deleted)
+                        op = act(tab, rng, started, deleted, home)
                     except sync_api.TimeoutError:
                         timeouts += 1  # a slow page on a busy machine; the checks below decide
                         op = "timeout"
@@ -238,7 +255,7 @@ def test_tabs_start_pause_resume_stop_delete(server):
     infos = [check_run_folder(home / r) for r in remaining]
     for run_id in deleted:
         assert not (home / run_id).exists(), f"{run_id} was deleted but its folder is still there"
-    on_disk = {p.name for p in home.iterdir() if p.is_dir() and not p.name.startswith(".")}
+    on_disk = {p.name for p in run_folders(home)}
     assert on_disk == set(remaining), on_disk ^ set(remaining)
     total = sum(ops.values()) - ops.get("timeout", 0) - ops.get("idle", 0)
     print(

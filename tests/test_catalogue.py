@@ -13,8 +13,8 @@ import pytest
 import torch
 
 from genlab.kinds import sequences_csv
-from genlab.runs import REGISTRY, Run, RunStore, catalogue, sampling
-from genlab.runs.run import SampleSnapshot
+from genlab.runs import REGISTRY, Run, RunStore, catalogue, listing, sampling
+from genlab.runs.protocol import SampleSnapshot
 from genlab.runs.store import RunDir
 
 TRAIN = {"steps": 20, "batch_size": 32, "device": "cpu", "log_every": 5, "sample_every": 10}
@@ -37,16 +37,16 @@ def home(tmp_path_factory):
 
 
 def test_hparam_summary_lists_only_what_differs():
-    assert catalogue.hparam_summary("gan", {}, {}) == "defaults"
-    s = catalogue.hparam_summary(
+    assert listing.hparam_summary("gan", {}, {}) == "defaults"
+    s = listing.hparam_summary(
         "gan", {"loss": "hinge", "lr_d": 4e-4, "hidden": 256}, {"batch_size": 64, "steps": 10}
     )
     assert s == "loss=hinge, lr_d=0.0004, batch_size=64"  # hidden=256 is the default
-    assert catalogue.hparam_summary("no-such-method", {}, {}) == ""
+    assert listing.hparam_summary("no-such-method", {}, {}) == ""
 
 
 def test_collect_runs_merges_memory_and_disk(home):
-    rows = catalogue.collect_runs(RunStore(home))
+    rows = listing.collect_runs(RunStore(home))
     assert [r.method for r in rows] == ["lstm", "gan"]  # newest first
     gan = rows[1]
     assert (gan.status, gan.step, gan.steps, gan.kind) == ("done", 20, 20, "points")
@@ -56,7 +56,7 @@ def test_collect_runs_merges_memory_and_disk(home):
     # the same runs seen from disk only (another process, or after a restart)
     for r in rows:
         REGISTRY.forget(r.id)
-    again = catalogue.collect_runs(RunStore(home))
+    again = listing.collect_runs(RunStore(home))
     assert [(r.id, r.status, r.step, r.hparams) for r in again] == [
         (r.id, r.status, r.step, r.hparams) for r in rows
     ]
@@ -70,15 +70,15 @@ def test_corrupt_run_is_listed_and_deletable(home, tmp_path):
     bad = tmp_path / "broken-run"
     bad.mkdir()
     (bad / "run.json").write_text("{not json")
-    rows = catalogue.collect_runs(store)
+    rows = listing.collect_runs(store)
     assert len(rows) == 1 and rows[0].status == "corrupt" and "corrupt" in rows[0].error
     assert not rows[0].resumable
     catalogue.delete_run(rows[0], store)
-    assert not bad.exists() and catalogue.collect_runs(store) == []
+    assert not bad.exists() and listing.collect_runs(store) == []
 
 
 def test_delete_refuses_a_live_run(home):
-    row = catalogue.collect_runs(RunStore(home))[0]
+    row = listing.collect_runs(RunStore(home))[0]
     row.live, row.status = True, "running"
     with pytest.raises(ValueError, match="stop it"):
         catalogue.delete_run(row, RunStore(home))
@@ -86,10 +86,10 @@ def test_delete_refuses_a_live_run(home):
 
 
 def test_delete_and_resume(home, tmp_path):
-    src = next(r for r in catalogue.collect_runs(RunStore(home)) if r.method == "gan")
+    src = next(r for r in listing.collect_runs(RunStore(home)) if r.method == "gan")
     store = RunStore(tmp_path)
     shutil.copytree(src.dir, tmp_path / src.id)
-    row = catalogue.collect_runs(store)[0]
+    row = listing.collect_runs(store)[0]
     assert catalogue.default_resume_steps(row) == 40  # done: double it
     with pytest.raises(ValueError, match="more than"):
         catalogue.resume_run(row, 20)
@@ -98,14 +98,14 @@ def test_delete_and_resume(home, tmp_path):
     assert run.status == "done" and run.snapshot().step == 30
     steps = [r["step"] for r in catalogue.read_metrics(row.dir) if "loss/d" in r]
     assert steps == [5, 10, 15, 20, 25, 30]  # one history, continued
-    row = catalogue.collect_runs(store)[0]
+    row = listing.collect_runs(store)[0]
     assert (row.step, row.steps) == (30, 30)
     catalogue.delete_run(row, store)
     assert not (tmp_path / src.id).exists() and REGISTRY.get(row.id) is None
 
 
 def test_metrics_csv_merges_rows_of_a_step(home):
-    row = next(r for r in catalogue.collect_runs(RunStore(home)) if r.method == "gan")
+    row = next(r for r in listing.collect_runs(RunStore(home)) if r.method == "gan")
     raw = [json.loads(x) for x in (row.dir / "metrics.jsonl").read_text().splitlines()]
     got = list(csv.DictReader(io.StringIO(catalogue.metrics_csv(row.dir))))
     assert [int(r["step"]) for r in got] == sorted({r["step"] for r in raw})
@@ -117,7 +117,7 @@ def test_metrics_csv_merges_rows_of_a_step(home):
 
 
 def test_checkpoint_zip_round_trips_into_a_loadable_run(home, tmp_path):
-    row = next(r for r in catalogue.collect_runs(RunStore(home)) if r.method == "gan")
+    row = next(r for r in listing.collect_runs(RunStore(home)) if r.method == "gan")
     blob = catalogue.checkpoint_zip(row.dir)
     _, tensors = RunDir(row.dir).checkpoint_files()  # the tensor file last.json names
     with zipfile.ZipFile(io.BytesIO(blob)) as z:
@@ -151,14 +151,14 @@ def test_sample_downloads_by_kind():
 
 
 def test_series_from_memory_and_disk_agree(home):
-    row = next(r for r in catalogue.collect_runs(RunStore(home)) if r.method == "lstm")
+    row = next(r for r in listing.collect_runs(RunStore(home)) if r.method == "lstm")
     steps, ts, vs = catalogue.series(row, "loss/nll")
     assert steps == [5, 10, 15, 20] and len(vs) == 4 and all(np.isfinite(vs))
     assert ts == sorted(ts)
 
 
 def _row(rid, dataset, created, last, status="done"):
-    return catalogue.RunRow(
+    return listing.RunRow(
         id=rid,
         method="gan",
         dataset=dataset,
@@ -233,12 +233,12 @@ def test_a_run_is_renamed_live_and_on_disk(tmp_path):
     run.start().join(120)
     info = json.loads((run.dir.path / "run.json").read_text())
     assert info["name"] == "my first GAN"  # kept through the run's own writes
-    row = catalogue.find(catalogue.collect_runs(RunStore(tmp_path)), run.id)
+    row = listing.find(listing.collect_runs(RunStore(tmp_path)), run.id)
     assert row.name == "my first GAN" and row.label.startswith("my first GAN · ")
     REGISTRY.forget(run.id)  # now only on disk
-    row = catalogue.find(catalogue.collect_runs(RunStore(tmp_path)), run.id)
+    row = listing.find(listing.collect_runs(RunStore(tmp_path)), run.id)
     assert catalogue.rename_run(row, "renamed") == "renamed"
-    assert catalogue.find(catalogue.collect_runs(RunStore(tmp_path)), run.id).name == "renamed"
+    assert listing.find(listing.collect_runs(RunStore(tmp_path)), run.id).name == "renamed"
     with pytest.raises(ValueError, match="at most 60"):
         catalogue.rename_run(row, "x" * 61)
 

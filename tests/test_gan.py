@@ -9,7 +9,7 @@ import torch
 
 from genlab import params
 from genlab.data import load_dataset
-from genlab.methods.gan import LOSSES, d_loss, g_loss
+from genlab.methods.losses import LOSSES, d_loss, g_loss
 from genlab.methods.nets import Discriminator, Generator, conv_plan, pack
 from genlab.runs.build import build_method
 

@@ -196,15 +196,15 @@ def test_train_page_widgets_follow_the_data_defaults_unless_set(tmp_path, monkey
 
     from streamlit.testing.v1 import AppTest
 
-    from genlab.ui import forms
+    from genlab.ui import widgets
 
     monkeypatch.setenv("GENLAB_HOME", str(tmp_path / "runs"))
     app = str(Path(__file__).resolve().parents[1] / "app.py")
     at = AppTest.from_file(app, default_timeout=120)
     at.query_params["method"], at.query_params["data"] = "gan", "ring8"
     at.run()
-    latent = forms.wkey(forms.method_scope("gan"), "latent_dim")
-    sampler = forms.wkey(forms.method_scope("gan"), "sampler")
+    latent = widgets.wkey(widgets.method_scope("gan"), "latent_dim")
+    sampler = widgets.wkey(widgets.method_scope("gan"), "sampler")
     assert not at.exception
     assert at.number_input(key=latent).value == 2 and at.selectbox(key=sampler).value == "drs"
     at.selectbox(key="w.data").set_value("digits").run()  # images: the declared defaults

@@ -19,7 +19,7 @@ from genlab.runs import Run  # noqa: E402
 from genlab.runs.build import build_method, train_config  # noqa: E402
 from genlab.ui.inside_kinds import available_views  # noqa: E402
 from genlab.views import flows as inspect_flows  # noqa: E402
-from genlab.views import kinds as ik  # noqa: E402
+from genlab.views import model as view_model  # noqa: E402
 from tests.test_inside_kinds import QUICK, TINY, _inside_page, _show_every_view, _wait  # noqa: E402
 
 SMALL = {
@@ -62,11 +62,11 @@ def test_attention_maps_and_views_offered():
     m, data = tiny("transformer", "names")
     att, chars = inspect_flows.attention_maps(m, "ann")
     assert att.shape == (2, 2, 4, 4) and chars == ["·", "a", "n", "n"]
-    assert ik.capabilities(m, data) >= {"text", "attention"}
-    assert "attention" in available_views("text", ik.capabilities(m, data))
+    assert view_model.capabilities(m, data) >= {"text", "attention"}
+    assert "attention" in available_views("text", view_model.capabilities(m, data))
     lstm = build_method("lstm", TINY["lstm"], train_config("lstm"), data.spec)
     assert inspect_flows.attention_maps(lstm, "ann") is None
-    assert "attention" not in available_views("text", ik.capabilities(lstm, data))
+    assert "attention" not in available_views("text", view_model.capabilities(lstm, data))
     fig = viz_flows.attention_figure(att, chars)
     assert len(fig.data) == 4
 

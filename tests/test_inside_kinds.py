@@ -28,7 +28,10 @@ from genlab.runs import (  # noqa: E402
 )
 from genlab.runs.build import build_method, train_config  # noqa: E402
 from genlab.ui.inside_kinds import available_views  # noqa: E402
-from genlab.views import kinds as ik  # noqa: E402
+from genlab.views import images as image_views  # noqa: E402
+from genlab.views import model as view_model  # noqa: E402
+from genlab.views import sequences as series_views  # noqa: E402
+from genlab.views import text as text_views  # noqa: E402
 
 APP = os.path.join(os.path.dirname(__file__), "..", "app.py")
 TINY = {
@@ -49,11 +52,11 @@ def tiny(method: str, dataset: str):
 # ----- images -----------------------------------------------------------------------------------
 def test_vae_traversal_reconstruction_and_grid():
     m, data = tiny("vae", "digits")
-    assert ik.capabilities(m, data) == {"latent", "reconstruct"}
-    dims, imp = ik.traversal_dims(m, data, 3)
+    assert view_model.capabilities(m, data) == {"latent", "reconstruct"}
+    dims, imp = image_views.traversal_dims(m, data, 3)
     assert len(dims) == 3 and imp.shape == (4,)
     assert list(imp[dims]) == sorted(imp[dims], reverse=True)  # most used dimension first
-    x, values = ik.traversal(m, seed=0, dims=dims, k=5)
+    x, values = image_views.traversal(m, seed=0, dims=dims, k=5)
     assert x.shape == (15, 1, 8, 8) and np.allclose(values, [-3, -1.5, 0, 1.5, 3])
     assert 0 <= x.min() and x.max() <= 1
     # within a row only the traversed dimension moves: the middle column decodes the same code
@@ -62,9 +65,9 @@ def test_vae_traversal_reconstruction_and_grid():
     z = z0.clone()
     z[dims[1]] = 1.5
     assert torch.allclose(x[5 + 3], sampling.decode_latent(m, z[None])[0], atol=1e-6)
-    orig, rec = ik.reconstructions(m, data, 6)
+    orig, rec = view_model.reconstructions(m, data, 6)
     assert orig.shape == rec.shape == (6, 1, 8, 8)
-    png = ik.captioned_grid_png(
+    png = image_views.captioned_grid_png(
         torch.cat([orig, rec]),
         6,
         [f"c{i}" for i in range(12)],
@@ -77,36 +80,37 @@ def test_vae_traversal_reconstruction_and_grid():
 
 def test_gan_critic_scores_and_captions():
     m, data = tiny("gan", "digits")
-    caps = ik.capabilities(m, data)
+    caps = view_model.capabilities(m, data)
     assert {"latent", "critic"} <= caps and "reconstruct" not in caps
     x = data.x_val[:5]
-    s = ik.critic_scores(m, x)
+    s = image_views.critic_scores(m, x)
     assert s.shape == (5,) and np.isfinite(s).all()
-    ref = ik.real_reference(m, data)
-    text, colors = ik.score_captions(m, s, ref)
-    assert len(text) == 5 and all(c in (ik.REAL_LIKE, ik.FAKE_LIKE) for c in colors)
-    assert colors == [ik.REAL_LIKE if v >= ref else ik.FAKE_LIKE for v in s]
-    assert ik.score_captions(m, None, ref) == (None, None)
+    ref = image_views.real_reference(m, data)
+    text, colors = image_views.score_captions(m, s, ref)
+    verdicts = (image_views.REAL_LIKE, image_views.FAKE_LIKE)
+    assert len(text) == 5 and all(c in verdicts for c in colors)
+    assert colors == [image_views.REAL_LIKE if v >= ref else image_views.FAKE_LIKE for v in s]
+    assert image_views.score_captions(m, None, ref) == (None, None)
 
 
 def test_cgan_class_rows():
     m, data = tiny("cgan", "digits")
-    assert "classes" in ik.capabilities(m, data)
+    assert "classes" in view_model.capabilities(m, data)
     x, per = sampling.class_grid(m, 3, seed=0)
     assert x.shape == (30, 1, 8, 8) and per == 3
     y = torch.arange(10).repeat_interleave(3)
-    assert ik.critic_scores(m, x, y).shape == (30,)
+    assert image_views.critic_scores(m, x, y).shape == (30,)
 
 
 # ----- sequences --------------------------------------------------------------------------------
 def test_series_band_known_answers():
     const = torch.full((5, 7, 1), 2.0)
-    b = ik.series_band(const)
+    b = series_views.series_band(const)
     for k in ("mean", "q10", "q90"):
         assert np.allclose(b[k], 2.0) and b[k].shape == (7, 1)
     assert np.allclose(b["std"], 0.0)
     data = load_dataset("sines")
-    b = ik.series_band(data.x_val)
+    b = series_views.series_band(data.x_val)
     assert (b["q10"] <= b["mean"] + 1e-6).all() and (b["mean"] <= b["q90"] + 1e-6).all()
     x = data.x_val.numpy()
     assert np.allclose(b["mean"], x.mean(0), atol=1e-5)
@@ -115,23 +119,23 @@ def test_series_band_known_answers():
 
 def test_rgan_per_step_critic_and_figure():
     m, data = tiny("rgan", "sines")
-    assert "critic" in ik.capabilities(m, data)
-    v = ik.series_view(m, data, n=4, seed=0)
+    assert "critic" in view_model.capabilities(m, data)
+    v = series_views.series_view(m, data, n=4, seed=0)
     T = data.spec.shape[0]
     assert v.fake.shape == v.real.shape == (4, T, 1)
     assert v.critic_real.shape == v.critic_fake.shape == (4, T)
     assert np.isfinite(v.critic_fake).all() and m.critic_scale() == ("score", 0.0)  # lsgan
-    fig = ik.series_figure(v)
+    fig = series_views.series_figure(v)
     names = {t.name for t in fig.data}
     assert {"real 10–90%", "real mean", "generated", "D on real", "D on generated"} <= names
 
 
 def test_vae_on_sequences_reconstructs_series():
     m, data = tiny("vae", "sines")
-    assert ik.capabilities(m, data) == {"latent", "reconstruct"}
-    x, r = ik.reconstructions(m, data, 3)
+    assert view_model.capabilities(m, data) == {"latent", "reconstruct"}
+    x, r = view_model.reconstructions(m, data, 3)
     assert x.shape == r.shape == (3, *data.spec.shape)
-    assert list(available_views("sequences", ik.capabilities(m, data))) == [
+    assert list(available_views("sequences", view_model.capabilities(m, data))) == [
         "band",
         "recon_series",
     ]
@@ -139,10 +143,10 @@ def test_vae_on_sequences_reconstructs_series():
 
 def test_lstm_on_sequences_has_no_critic():
     m, data = tiny("lstm", "sines")
-    v = ik.series_view(m, data, n=3, seed=0)
+    v = series_views.series_view(m, data, n=3, seed=0)
     assert v.critic_fake is None and v.fake.shape == (3, data.spec.shape[0], 1)
-    assert ik.capabilities(m, data) == set()
-    fig = ik.series_figure(v, quantiles=False)
+    assert view_model.capabilities(m, data) == set()
+    fig = series_views.series_figure(v, quantiles=False)
     assert "real mean ± std" in {t.name for t in fig.data}
 
 
@@ -152,32 +156,32 @@ def test_char_heat_matches_the_lstm_nll():
     m, data = tiny("lstm", "names")
     m.eval()
     words = ["anna", "zoe", ""]
-    rows = ik.char_heat(m, words)
+    rows = text_views.char_heat(m, words)
     assert [len(r) for r in rows] == [5, 4, 1]  # one entry per character plus the end
-    assert rows[0][-1][0] == ik.END_MARK and [c for c, _ in rows[0][:-1]] == list("anna")
+    assert rows[0][-1][0] == text_views.END_MARK and [c for c, _ in rows[0][:-1]] == list("anna")
     for word, row in zip(words, rows):
         assert all(0 < p <= 1 for _, p in row)
         tokens = m._as_tokens([word])  # (1, L)
         with torch.no_grad():
             nll = float(m._losses(tokens)["loss/nll"])  # the training loss of that one item
-        assert math.isclose(ik.nats_per_char(row), nll, rel_tol=1e-5)
+        assert math.isclose(text_views.nats_per_char(row), nll, rel_tol=1e-5)
     probs = m.next_char_probs(["anna"])  # every next-character distribution sums to 1
     assert torch.allclose(probs.sum(-1), torch.ones(1, 5), atol=1e-5)
     with pytest.raises(ValueError, match="not in the vocabulary"):
-        ik.char_heat(m, ["ANNA!"])
-    html = ik.heat_html(rows)
+        text_views.char_heat(m, ["ANNA!"])
+    html = text_views.heat_html(rows)
     assert html.count("<span title=") == 10 and "nats/char" in html
 
 
 def test_split_novel_and_generated_strings():
     m, data = tiny("lstm", "names")
-    seen = ik.training_strings(data)
+    seen = text_views.training_strings(data)
     assert len(seen) == data.spec.n_train
     first = next(iter(sorted(seen)))
-    copied, new = ik.split_novel([first, "qqqzzzxx", first], seen)
+    copied, new = text_views.split_novel([first, "qqqzzzxx", first], seen)
     assert copied == [first, first] and new == ["qqqzzzxx"]
-    items = ik.generated_strings(m, 5, seed=3)
-    assert len(items) == 5 and items == ik.generated_strings(m, 5, seed=3)  # fixed seed
+    items = text_views.generated_strings(m, 5, seed=3)
+    assert len(items) == 5 and items == text_views.generated_strings(m, 5, seed=3)  # fixed seed
 
 
 def test_views_offered_by_capability():
@@ -221,7 +225,7 @@ def _wait(pred, timeout=60.0) -> bool:
 
 def test_view_copy_is_separate_and_follows_the_run(home, runs_to_stop):
     run = _run(runs_to_stop, "vae", "digits", steps=100_000)
-    views = ik.ViewModels(min_interval=0.0)
+    views = view_model.ViewModels(min_interval=0.0)
     assert _wait(lambda: views.get(run) is not None)  # the worker publishes a copy on request
     vm = views.get(run)
     assert vm.method is not run.method and vm.method.device.type == "cpu"
@@ -230,13 +234,13 @@ def test_view_copy_is_separate_and_follows_the_run(home, runs_to_stop):
     first = vm.version
     assert _wait(lambda: views.get(run).version > first)  # a newer copy after more steps
     assert views.get(run).step >= vm.step
-    slow = ik.ViewModels(min_interval=60.0)
+    slow = view_model.ViewModels(min_interval=60.0)
     a = slow.get(run) or (time.sleep(0.5) or slow.get(run))
     assert a is not None and slow.get(run).version == a.version  # not refreshed within 60 s
     run.stop()
     run.join(30)
     disk = read_saved_run(RunStore(), run.id)  # a saved run: its last checkpoint
-    vm_disk = ik.ViewModels().get(disk)
+    vm_disk = view_model.ViewModels().get(disk)
     assert vm_disk is not None and vm_disk.stamp and vm_disk.step == run.snapshot().step
 
 

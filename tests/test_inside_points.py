@@ -30,6 +30,7 @@ from genlab.runs import REGISTRY, Run
 from genlab.runs.build import build_method, train_config
 from genlab.runs.sampling import decode_latent
 from genlab.ui import explain
+from genlab.views import model as view_model
 from genlab.views import points as ip
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
@@ -206,10 +207,10 @@ def test_plane_view_rejects_non_2d_points(ring8):
         ip.plane_view(method("gan", ring8.spec), torch.zeros(5, 3))
 
 
-def test_method_from_state_is_an_independent_copy(ring8):
+def test_a_cpu_copy_of_the_weights_is_independent(ring8):
     m = method("gan", ring8.spec)
     tensors = {k: v.detach().clone() for k, v in m.state_dict().items()}
-    copy = ip.method_from_state(
+    copy = view_model.cpu_copy(
         "gan", m.cfg, train_config("gan", {"batch_size": 32}), ring8.spec, tensors
     )
     pts = ring8.x_val[:20]

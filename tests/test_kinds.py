@@ -98,7 +98,7 @@ def _kind_branches(path: Path) -> list[int]:
         "genlab/runs/run.py",
         "genlab/figures/png.py",
         "genlab/figures/replay.py",
-        "genlab/cli.py",
+        "genlab/cli_commands.py",
         "genlab/ui/replay.py",
         "genlab/ui/compare.py",
         "genlab/ui/kinds/base.py",
@@ -106,3 +106,34 @@ def _kind_branches(path: Path) -> list[int]:
 )
 def test_snapshot_handling_never_branches_on_a_kind_name(module):
     assert _kind_branches(ROOT / module) == [], module
+
+
+REASON = "# kind:"  # a branch on a kind's name that has to stay says why, on its line
+APP_AND_VIEWS = sorted(p for d in ("ui", "views") for p in (ROOT / "genlab" / d).rglob("*.py"))
+
+
+def _unexplained_kind_branches(path: Path) -> list[int]:
+    lines = path.read_text().splitlines()
+    return [n for n in _kind_branches(path) if REASON not in lines[n - 1]]
+
+
+def test_the_app_and_the_views_ask_the_kind_instead_of_branching_on_its_name():
+    """ui/ and views/ ask `view_of(kind)` (ui/kinds/) and `kind_of(kind)` (kinds/); a branch on a
+    kind's name stays only with a `# kind: <reason>` comment on its line."""
+    found = {
+        str(p.relative_to(ROOT)): lines
+        for p in APP_AND_VIEWS
+        if (lines := _unexplained_kind_branches(p))
+    }
+    assert found == {}
+
+
+def test_the_branch_check_sees_a_kind_name_and_accepts_a_reason(tmp_path):
+    src = tmp_path / "m.py"
+    src.write_text(
+        'if spec.kind == "text":\n    pass\n'
+        'if run.kind in ("points", "images"):  # kind: a reason\n    pass\n'
+        "if kind in VIEWS:\n    pass\n"
+    )
+    assert _kind_branches(src) == [1, 3]
+    assert _unexplained_kind_branches(src) == [1]

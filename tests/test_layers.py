@@ -33,7 +33,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("runs", ("genlab.runs",)),
     ("views", ("genlab.views",)),
     ("view figures", ("genlab.figures.inside", "genlab.figures.flows")),
-    ("entry points", ("genlab.api", "genlab.cli", "genlab.__main__")),
+    ("entry points", ("genlab.api", "genlab.cli", "genlab.cli_commands", "genlab.__main__")),
     ("ui", ("genlab.ui",)),
 ]
 

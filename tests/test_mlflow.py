@@ -9,7 +9,7 @@ import pytest
 from mlflow import MlflowClient
 
 from genlab.runs import Run, RunDir, RunStore, tracking
-from genlab.runs.catalogue import collect_runs
+from genlab.runs.listing import collect_runs
 
 TRAIN = {
     "steps": 60,

@@ -8,7 +8,7 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
-from genlab.runs import RunStore, catalogue
+from genlab.runs import RunStore, listing
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -32,7 +32,7 @@ def test_the_example_notebook_runs_and_its_runs_show_on_the_runs_page(tmp_path, 
     text = "".join(o.get("text", "") for o in outputs if o.output_type == "stream")
     assert "(64, 2)" in text and "library_name" in text
     assert "250/250" in text  # genlab.train's progress bar
-    rows = catalogue.collect_runs(RunStore(home))  # what the Runs page lists
+    rows = listing.collect_runs(RunStore(home))  # what the Runs page lists
     assert sorted((r.method, r.dataset, r.status) for r in rows) == [
         ("gan", "ring8", "done"),
         ("vae", "ring8", "done"),

@@ -12,6 +12,7 @@ from charts import charts  # tests/charts.py
 
 from genlab.runs import REGISTRY, AnyRun, Run, RunStore
 from genlab.runs.ray_exec import RayRun, ensure_ray
+from genlab.runs.state import RunState
 from genlab.runs.store import read_json
 
 TINY = {"hidden": 16, "latent_dim": 4}
@@ -53,7 +54,7 @@ def test_ray_run_completes_with_live_snapshots_and_lands_in_the_store(store):
         {"steps": 300, "log_every": 10, "sample_every": 30, "eval_every": 0, "checkpoint_every": 0},
         store=store,
     )
-    assert isinstance(run, Run) and run.executor == "ray"
+    assert isinstance(run, RunState) and not isinstance(run, Run) and run.executor == "ray"
     run.start()
     # slow motion (10 ms a step): at least 3 s of training, so the proxy pulls several times
     # while it trains however fast or loaded the machine is

@@ -15,7 +15,7 @@ import pytest
 
 from genlab.cli import main
 from genlab.runs import Run, RunStore
-from genlab.runs.run import scaled_lrs
+from genlab.runs.setup import scaled_lrs
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 TRAIN = {"steps": 60, "log_every": 5, "checkpoint_every": 10, "eval_every": 0, "sample_every": 50}

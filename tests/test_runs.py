@@ -178,7 +178,7 @@ def test_validation_happens_before_any_thread(store):
 
 def test_a_repeated_generated_id_draws_another(store, monkeypatch):
     """Two runs started in the same second may draw the same id: the second draws again."""
-    import genlab.runs.run as run_mod
+    import genlab.runs.setup as run_mod
 
     ids = iter(["same-id", "same-id", "other-id"])
     monkeypatch.setattr(run_mod, "new_run_id", lambda method, dataset: next(ids))

@@ -9,7 +9,8 @@ import threading
 import time
 
 from genlab.runs import REGISTRY, Run, RunStore
-from genlab.runs.catalogue import collect_runs, delete_run
+from genlab.runs.catalogue import delete_run
+from genlab.runs.listing import collect_runs
 from genlab.runs.store import RunDir
 
 DURATION_S = 12.0

@@ -10,18 +10,8 @@ import ray
 from genlab import cli
 from genlab.runs import RunStore
 from genlab.runs.ray_exec import ensure_ray
-from genlab.runs.sweep import (
-    Axis,
-    Sweep,
-    SweepSpec,
-    TrialResult,
-    list_sweeps,
-    parse_axis,
-    plan_points,
-    rank,
-    sweep_results,
-    validate,
-)
+from genlab.runs.sweep import Sweep, TrialResult, list_sweeps, rank, sweep_results
+from genlab.runs.sweep_spec import Axis, SweepSpec, parse_axis, plan_points, validate
 
 TINY = {"hidden": 16, "latent_dim": 4}
 QUICK = {"steps": 40, "log_every": 10, "sample_every": 40, "eval_every": 0, "checkpoint_every": 0}

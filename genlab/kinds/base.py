@@ -41,6 +41,7 @@ class Kind:
     export_mime: ClassVar[str] = "text/csv"
     reference_n: ClassVar[int] = 0  # real items drawn under a snapshot (0 = none)
     replays: ClassVar[bool] = False  # its snapshots have replay frames (an animated GIF)
+    value_range: ClassVar[tuple[float, float] | None] = None  # where its values lie (None: open)
 
     # ----- taking a snapshot ------------------------------------------------------------------
     def snapshot_labels(self, method: Method, n: int) -> torch.Tensor | None:
@@ -62,6 +63,10 @@ class Kind:
     def encode(self, method: Method, x: torch.Tensor, y: torch.Tensor | None) -> Any:
         """Samples as `method.sample` returns them -> the snapshot payload: a float32 array."""
         return x.detach().float().cpu().numpy().astype(np.float32)
+
+    def values(self, method: Method, x: torch.Tensor) -> Any:
+        """Samples as a user's code gets them (the notebook API's `samples`): a float array."""
+        return x.detach().float().cpu().numpy()
 
     # ----- the run folder ---------------------------------------------------------------------
     def to_bytes(self, payload: Any) -> bytes:

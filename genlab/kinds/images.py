@@ -22,6 +22,7 @@ class Images(Kind):
     stored_suffix = ".png"
     export_suffix = ".png"
     export_mime = "image/png"
+    value_range = (0.0, 1.0)  # pixel intensities
 
     def snapshot_labels(self, method: Method, n: int) -> torch.Tensor | None:
         """Class k repeated along row k of the grid."""

@@ -22,6 +22,9 @@ class Text(Kind):
     export_mime = "text/plain"
 
     def encode(self, method: Method, x: torch.Tensor, y: torch.Tensor | None) -> list[str]:
+        return self.values(method, x)
+
+    def values(self, method: Method, x: torch.Tensor) -> list[str]:
         return [decode(row[1:], method.spec.vocab) for row in x.cpu()]  # row[0] is the start
 
     def to_bytes(self, payload: Any) -> bytes:

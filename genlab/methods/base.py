@@ -188,7 +188,8 @@ class Method(nn.Module):
 
     def decode_latent(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         """Codes z (n, latent_size) [and labels y (n,) for a conditional method] -> data-space
-        samples (n, *shape), the way `sample` turns its noise into data."""
+        samples (n, *shape), the way `sample` turns its noise into data (images clamped to
+        [0, 1])."""
         raise ValueError(f"method {self.name!r} has no latent space to decode")
 
     # ----- looking inside (diffusion and flow models; None = not such a model) ----------------

@@ -9,66 +9,19 @@ G maps noise z ~ N(0, I) to model space; D scores real against generated samples
 from __future__ import annotations
 
 import copy
-import math
 from dataclasses import dataclass
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 
 from genlab.data.base import DataSpec
-from genlab.methods import knobs
+from genlab.methods import knobs, rejection
 from genlab.methods.base import Method, because, register, steps_by_clusters
+from genlab.methods.losses import LOSSES, d_loss, g_loss, grad_sq_norm
 from genlab.methods.nets import Discriminator, Generator, pack, update_ema
 from genlab.params import TrainConfig, param
 
-LOSSES = ("nonsaturating", "minimax", "hinge", "wgan-gp", "lsgan")
 SAMPLERS = ("direct", "drs")
-
-
-def d_loss(kind: str, r: torch.Tensor, f: torch.Tensor) -> torch.Tensor:
-    """D's loss from its raw outputs on real (`r`) and generated (`f`) samples."""
-    if kind in ("minimax", "nonsaturating"):
-        # Goodfellow et al. 2014, eq. 1: max_D E log D(x) + E log(1 - D(G(z))), D = sigmoid(logit);
-        # -log sigmoid(r) = softplus(-r) and -log(1 - sigmoid(f)) = softplus(f), stable forms.
-        return F.softplus(-r).mean() + F.softplus(f).mean()
-    if kind == "hinge":
-        # Lim & Ye 2017 (Geometric GAN), eq. 9; Miyato et al. 2018, eq. 16:
-        # E max(0, 1 - D(x)) + E max(0, 1 + D(G(z))).
-        return F.relu(1 - r).mean() + F.relu(1 + f).mean()
-    if kind == "wgan-gp":
-        # Gulrajani et al. 2017, eq. 3 (without its gradient penalty, added by the caller):
-        # E D(G(z)) - E D(x), the negated Wasserstein-1 estimate of a 1-Lipschitz critic.
-        return f.mean() - r.mean()
-    if kind == "lsgan":
-        # Mao et al. 2017, eq. 2 with a = 0 (fake), b = 1 (real):
-        # 1/2 E (D(x) - 1)^2 + 1/2 E D(G(z))^2.
-        return 0.5 * ((r - 1) ** 2).mean() + 0.5 * (f**2).mean()
-    raise ValueError(f"unknown GAN loss {kind!r} (allowed: {', '.join(LOSSES)})")
-
-
-def g_loss(kind: str, f: torch.Tensor) -> torch.Tensor:
-    """G's loss from D's raw output on generated samples."""
-    if kind == "minimax":
-        # Goodfellow et al. 2014, eq. 1: min_G E log(1 - D(G(z))) = -softplus(f); saturates when D
-        # confidently rejects the fakes (the reason for the non-saturating form).
-        return -F.softplus(f).mean()
-    if kind == "nonsaturating":
-        # Goodfellow et al. 2014, sec. 3: max_G E log D(G(z)), i.e. minimise softplus(-f).
-        return F.softplus(-f).mean()
-    if kind in ("hinge", "wgan-gp"):
-        # Miyato et al. 2018, eq. 17 / Gulrajani et al. 2017, Algorithm 1: -E D(G(z)).
-        return -f.mean()
-    if kind == "lsgan":
-        # Mao et al. 2017, eq. 2 with c = 1: 1/2 E (D(G(z)) - 1)^2.
-        return 0.5 * ((f - 1) ** 2).mean()
-    raise ValueError(f"unknown GAN loss {kind!r} (allowed: {', '.join(LOSSES)})")
-
-
-def grad_sq_norm(out: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-    """||d sum(out) / dx||^2 per example of x, kept in the graph (R1 and the gradient penalty)."""
-    (g,) = torch.autograd.grad(out.sum(), x, create_graph=True)
-    return g.pow(2).flatten(1).sum(1)  # (B,)
 
 
 @dataclass(frozen=True)
@@ -444,7 +397,6 @@ class GAN(Method):
         x = self.to_data(x)
         return x.clamp(0, 1) if self.spec.kind == "images" else x
 
-    @torch.no_grad()
     def _drs(
         self,
         G: torch.nn.Module,
@@ -452,54 +404,16 @@ class GAN(Method):
         c: torch.Tensor | None,
         generator: torch.Generator | None,
     ) -> torch.Tensor:
-        """Discriminator Rejection Sampling (Azadi et al. 2019, Algorithm 1), in model space.
-
-        An optimal D's logit is log p_data(x) / p_G(x) (Goodfellow et al. 2014, prop. 1), so
-        accepting G's sample x with probability exp(D(x) - M) (M = the largest logit seen)
-        samples p_data where G's support covers it: the thin bridges a continuous G must draw
-        between separated modes get low logits and are dropped. Azadi et al. (eq. 8) accept with
-        sigmoid(F), F = D - M - log(1 - exp(D - M - eps)) - gamma, gamma the `drs_percentile`-th
-        percentile of F (their dynamic shift, so the acceptance rate stays workable). As in their
-        Algorithm 1, M and gamma come from a burn-in (here the first round of candidates) and M
-        is raised when a larger logit appears. Each output slot draws candidates in rounds until
-        one is accepted, at most `drs_tries` (a slot none passes keeps its highest-F candidate),
-        so only the rejected slots cost another round. With packing D scores `pack` samples at
-        once; its logit is then the log ratio of the pack's product density (the samples are
-        independent), so whole packs are accepted together and each member still follows
-        p_data. Conditional slots keep their label y. With the hinge, wgan-gp and lsgan losses
-        D's score is not that logit; DRS then ranks by it all the same (a heuristic: Azadi et
-        al. first recalibrate such a D with the logistic loss)."""
+        """n samples of G by Discriminator Rejection Sampling (see methods/rejection.py)."""
         cfg = self.cfg
-        k = cfg.pack
-        m = -(-n // k) * k  # n rounded up to whole packs
-        if c is not None:
-            c = c[torch.arange(m, device=c.device) % len(c)]  # (m,) labels of the padded slots
-        eps = 1e-6
-        packs = torch.arange(m // k, device=self.device)  # (P,) the packs still open
-        offs = torch.arange(k, device=self.device)
-        best_f = torch.full((m // k,), -math.inf, dtype=torch.float64, device=self.device)
-        out: torch.Tensor | None = None  # (P, k, *shape) the kept candidate of each pack
-        d_max = gamma = None
-        for _ in range(cfg.drs_tries):
-            slots = (packs[:, None] * k + offs).flatten()  # (len(packs) * k,)
-            cs = None if c is None else c[slots]
-            x = G(self.noise(len(slots), cfg.latent_dim, generator=generator), cs)  # (S, *shape)
-            d = self._d(x, cs).double()  # (len(packs),) D's logit per pack
-            d_max = d.max() if d_max is None else torch.maximum(d_max, d.max())
-            delta = d - d_max
-            f = delta - torch.log1p(-torch.exp(delta - eps))  # eq. 8 without gamma
-            if gamma is None:
-                gamma = torch.quantile(f, cfg.drs_percentile / 100)  # from the burn-in round
-            f = f - gamma
-            u = torch.rand(f.shape, generator=generator or self.generator, device=f.device)
-            accept = u < torch.sigmoid(f)  # (len(packs),)
-            x = x.reshape(len(packs), k, *x.shape[1:])  # (len(packs), k, *shape)
-            if out is None:
-                out = x.clone()
-            keep = accept | (f > best_f[packs])  # accepted, or the best candidate so far
-            out[packs[keep]] = x[keep]
-            best_f[packs] = torch.where(accept, math.inf, torch.maximum(best_f[packs], f))
-            packs = packs[~accept]
-            if len(packs) == 0:
-                break
-        return out.reshape(m, *out.shape[2:])[:n]  # (n, *shape)
+        return rejection.drs(
+            lambda m, cs: G(self.noise(m, cfg.latent_dim, generator=generator), cs),
+            self._d,
+            n,
+            c,
+            pack=cfg.pack,
+            tries=cfg.drs_tries,
+            percentile=cfg.drs_percentile,
+            generator=generator or self.generator,
+            device=self.device,
+        )

@@ -15,7 +15,7 @@ the early steps are judged on almost nothing; the default `d_arch=bilstm` is a b
 (RCGAN, Esteban sec. 2.2) a learned label embedding is concatenated to every step's input of both
 G and D.
 
-The losses are the GAN method's (`genlab.methods.gan.d_loss` / `g_loss`), applied to the (B, T)
+The losses are the GAN method's (`genlab.methods.losses.d_loss` / `g_loss`), applied to the (B, T)
 per-step outputs; the default is least squares (LSGAN, Mao et al. 2017), whose G gradient does
 not vanish where D is sure. One `train_step` is `n_critic` D updates (fresh z, the same real
 batch) then one G update.
@@ -32,7 +32,7 @@ from torch import nn
 from genlab.data.base import DataSpec
 from genlab.methods import knobs
 from genlab.methods.base import Method, register
-from genlab.methods.gan import d_loss, g_loss
+from genlab.methods.losses import d_loss, g_loss
 from genlab.params import TrainConfig, param
 
 EMB_DIM = 8  # label embedding size (RCGAN)

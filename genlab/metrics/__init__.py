@@ -5,11 +5,10 @@ each key for the UI (label, which direction is better, a line of help).
 """
 
 from genlab.metrics.common import density_coverage, frechet_distance, mmd2, sliced_wasserstein
-from genlab.metrics.evaluation import DEFAULT_N, evaluate
+from genlab.metrics.evaluation import evaluate
 from genlab.metrics.info import metric_info
 
 __all__ = [
-    "DEFAULT_N",
     "density_coverage",
     "evaluate",
     "frechet_distance",

@@ -5,27 +5,45 @@ cost (ms per sample of this draw; network evaluations per sample where the metho
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
 import torch
 
 from genlab.metrics import images, points, sequences, text
 from genlab.metrics.common import EVAL_SEED, max_budget
 
-# samples per evaluation; points, images and sequences are capped at common.max_budget(data) so
-# that a disjoint real set of the same size exists for the floors (digits: 898 images)
-DEFAULT_N = {
-    "points": points.DEFAULT_N,  # 2,500 as in VEEGAN/PacGAN
-    "images": images.DEFAULT_N,  # 1,000
-    "sequences": sequences.DEFAULT_N,  # 500
-    "text": text.DEFAULT_N,  # 1,000
+
+@dataclass(frozen=True)
+class KindMetrics:
+    """How samples of one data kind are scored: how many an evaluation draws, whether that count
+    is capped at common.max_budget(data) (so that a disjoint real set of the same size exists
+    for the floors; digits: 898 images), and the function that scores them against the data."""
+
+    default_n: int
+    capped: bool
+    score: Callable[[torch.Tensor, Any, torch.Tensor | None, torch.device], dict[str, float]]
+
+
+# one entry per data kind (the kinds of data.DataSpec), as the methods have their registry
+BY_KIND = {
+    "points": KindMetrics(
+        points.DEFAULT_N, True, lambda x, d, y, dev: points.point_metrics(x, d, y)
+    ),
+    "images": KindMetrics(images.DEFAULT_N, True, images.image_metrics),
+    "sequences": KindMetrics(
+        sequences.DEFAULT_N, True, lambda x, d, y, dev: sequences.sequence_metrics(x, d, y)
+    ),
+    "text": KindMetrics(text.DEFAULT_N, False, lambda x, d, y, dev: text.text_metrics(x, d)),
 }
 CHUNK = 1000  # samples per sample() call
 
 
 def budget(data, n: int | None = None) -> int:
-    kind = data.spec.kind
-    n = int(n or DEFAULT_N[kind])
-    return n if kind == "text" else max(2, min(n, max_budget(data)))
+    scoring = BY_KIND[data.spec.kind]
+    n = int(n or scoring.default_n)
+    return max(2, min(n, max_budget(data))) if scoring.capped else n
 
 
 @torch.no_grad()
@@ -55,7 +73,6 @@ def evaluate(
     kind, plus `method.evaluate(data)`. The default generator is seeded with EVAL_SEED on every
     call, so evaluations at different steps see the same noise and are comparable. `checking`:
     a stop=auto run's check, sampled with `method.checking_opts()` (eval/nfe says what it cost)."""
-    kind = data.spec.kind
     n = budget(data, n)
     device = method.device
     g = generator or torch.Generator(device=device).manual_seed(EVAL_SEED)
@@ -66,16 +83,7 @@ def evaluate(
     nfe = method.network_evaluations(**opts)
     if nfe is not None:  # report the sampler's cost with its quality (diffusion, flows)
         cost["eval/nfe"] = nfe
-    if kind == "points":
-        out = points.point_metrics(x, data, y)
-    elif kind == "images":
-        out = images.image_metrics(x, data, y, device=device)
-    elif kind == "sequences":
-        out = sequences.sequence_metrics(x, data, y)
-    elif kind == "text":
-        out = text.text_metrics(x, data)
-    else:  # pragma: no cover - DataSpec kinds are fixed
-        raise ValueError(f"no metrics for data kind {kind!r}")
+    out = BY_KIND[data.spec.kind].score(x, data, y, device)
     if "eval/cond_acc" not in out:
         out.pop("floor/cond_acc", None)
     out.update(method.evaluate(data))

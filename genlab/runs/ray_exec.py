@@ -33,6 +33,7 @@ from genlab import params
 from genlab.runs.protocol import SampleSnapshot, ViewState
 from genlab.runs.registry import REGISTRY
 from genlab.runs.run import Run
+from genlab.runs.state import RunState
 from genlab.runs.store import RunStore
 
 EXECUTORS = ("local", "ray")
@@ -184,8 +185,10 @@ def _remote_host() -> Any:
     return _host_cls
 
 
-class RayRun(Run):
-    """A Run that trains in a Ray actor; same constructor, controls and readers as `Run`.
+class RayRun(RunState):
+    """A run that trains in a Ray actor: the same settings, control state and readers as a
+    `Run` (both are a `RunState`); its controls are forwarded to the actor and its readers pull
+    what is new from it.
 
     Validation (and the run folder, with run.json) happen here, before anything reaches the
     cluster. The registry lists Ray runs but does not count them against its local cap: the
@@ -209,7 +212,7 @@ class RayRun(Run):
         self.pause_at: int | None = None  # start paused after this many steps (sweeps)
 
     # ----- launch and watch --------------------------------------------------------------------
-    def launch(self, on_end: Callable[[Run], None] | None = None) -> None:
+    def launch(self, on_end: Callable[[RunState], None] | None = None) -> None:
         self._on_end = on_end or (lambda run: None)
         with self._lock:
             stop_early = self._stop

@@ -109,11 +109,10 @@ def latent_dim(m: Method) -> int | None:
 @torch.no_grad()
 def decode_latent(m: Method, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
     """Latent codes z (n, latent_dim) [and labels y (n,) for a conditional method] -> data-space
-    samples (n, *shape), images clamped to [0, 1]."""
+    samples (n, *shape) (images in [0, 1]: Method.decode_latent returns data space)."""
     if m.conditional and y is None:
         raise ValueError("a conditional model needs labels y to decode z")
-    x = m.decode_latent(z, y if m.conditional else None)
-    return x.clamp(0, 1) if m.spec.kind == "images" else x
+    return m.decode_latent(z, y if m.conditional else None)
 
 
 def latent_noise(m: Method, seed: int, n: int = 1) -> torch.Tensor:

@@ -27,7 +27,7 @@ from genlab.runs import (
     resolve_device,
 )
 from genlab.runs.registry import mark_interrupted
-from genlab.runs.run import scaled_lrs
+from genlab.runs.setup import scaled_lrs
 from genlab.ui import explain
 
 # The pages, by the url_path that st.navigation gives them (app.py declares them).

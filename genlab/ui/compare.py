@@ -15,7 +15,7 @@ from genlab.data import DATASETS, load_dataset
 from genlab.figures import plots
 from genlab.methods import METHODS
 from genlab.metrics import metric_info
-from genlab.runs import catalogue
+from genlab.runs import catalogue, listing
 from genlab.runs.protocol import SampleSnapshot
 from genlab.runs.store import RunStore
 from genlab.ui import common
@@ -226,8 +226,8 @@ def _samples(rows: list[catalogue.RunRow], labels: dict[str, str]) -> None:
 def _comparison(ids: list[str]) -> None:
     """Everything that changes while the runs train: the metric picker (keys appear as runs log
     them), the curves, the table and the samples."""
-    rows_all = catalogue.collect_runs(RunStore())
-    rows = [r for r in (catalogue.find(rows_all, i) for i in ids) if r is not None]
+    rows_all = listing.collect_runs(RunStore())
+    rows = [r for r in (listing.find(rows_all, i) for i in ids) if r is not None]
     live = any(r.live for r in rows)
     if live != st.session_state.get("cmp_ticking", False):
         st.rerun()  # the last live run ended (or one started): redraw, refreshing only if live
@@ -261,11 +261,11 @@ def _comparison(ids: list[str]) -> None:
 
 def render() -> None:
     st.title("Compare runs")
-    rows = [r for r in catalogue.collect_runs(RunStore()) if not r.corrupt]
+    rows = [r for r in listing.collect_runs(RunStore()) if not r.corrupt]
     start_panel(expanded=not rows)
 
     sweep_ui.section()
-    rows = [r for r in catalogue.collect_runs(RunStore()) if not r.corrupt]
+    rows = [r for r in listing.collect_runs(RunStore()) if not r.corrupt]
     if not rows:
         st.info("No runs yet: start some above, or on the Train page.")
         return
@@ -281,7 +281,7 @@ def render() -> None:
         format_func=lambda i: labels[i],
         placeholder="Pick runs to compare",
     )
-    chosen = [catalogue.find(rows, i) for i in sel]
+    chosen = [listing.find(rows, i) for i in sel]
     if not chosen:
         st.info("Pick one or more runs to catalogue.")
         return

@@ -1,17 +1,14 @@
-"""Widgets generated from declared hyperparameters, the dataset picker and the Train page's parts.
+"""The Train page's form: the dataset picker (with uploads, drawings and a preview), the method
+picker, the hyperparameters with the defaults chosen for the data, and the Start button.
 
-Nothing here is written per method: every widget comes from a `genlab.params.Param` (int/float ->
-number_input with bounds, log-scale floats -> scientific format, str choices -> selectbox, bool ->
-toggle). The same declarations parse URL query parameters, so `/?method=vae&data=moons&beta=2.5`
-presets a form and the page keeps the URL in sync: a link reproduces a setup.
+Every widget comes from the declared parameters (genlab.ui.widgets); the page's link, from
+genlab.ui.links.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlencode
 
 import streamlit as st
 
@@ -23,276 +20,24 @@ from genlab.runs import Run
 from genlab.runs.build import default_choices, method_config, train_config
 from genlab.runs.ray_exec import EXECUTORS, INSTALL_HINT, RayRun, ray_address, ray_available
 from genlab.runs.store import NAME_MAX, clean_name
-from genlab.ui import common, explain, own_data
+from genlab.ui import common, own_data
 from genlab.ui.kinds import view_of
+from genlab.ui.widgets import (
+    DEFAULTS_SHOWN,
+    VALUES,
+    Entry,
+    coerce,
+    data_scope,
+    format_value,
+    grouped_widgets,
+    method_scope,
+    param_widget,
+    remember,
+    train_scope,
+    wkey,
+)
 
-VALUES = "genlab.form.values"  # widget key -> last value, survives pages that do not draw it
-QP_LAST = "genlab.form.qp"  # the query string this page last wrote (or applied)
 DEFAULT_DATA, DEFAULT_METHOD = "ring8", "gan"
-RESERVED = ("method", "data", explain.QUERY, own_data.LINK_QUERY)
-
-
-# ----- one widget per Param --------------------------------------------------------------------
-def wkey(scope: str, name: str) -> str:
-    return f"w.{scope}.{name}"
-
-
-def method_scope(method: str) -> str:
-    return f"m.{method}"
-
-
-def train_scope(method: str) -> str:
-    return f"t.{method}"  # each method has its own training defaults (steps, batch size)
-
-
-def data_scope(dataset: str) -> str:
-    return f"d.{dataset}"
-
-
-def coerce(p: params.Param, value: Any) -> Any:
-    """The value in the exact type its widget needs (number_input refuses int/float mixes)."""
-    if p.type is bool:
-        return bool(value)
-    if p.type is int and not isinstance(value, bool):
-        return int(value)
-    if p.type is float:
-        return float(value)
-    return value
-
-
-def help_text(p: params.Param) -> str:
-    parts = [p.help.strip()] if p.help else []
-    if p.choices:
-        parts.append(f"Choices: {', '.join(p.choices)}.")
-    elif p.low is not None or p.high is not None:
-        lo = "−∞" if p.low is None else f"{p.low:g}"
-        hi = "∞" if p.high is None else f"{p.high:g}"
-        parts.append(f"Range {lo} … {hi}" + (", log scale." if p.log else "."))
-    parts.append(
-        f"Default {p.default!r}."
-        if isinstance(p.default, str)
-        else f"Default {p.default:g}."
-        if not isinstance(p.default, bool)
-        else f"Default {'on' if p.default else 'off'}."
-    )
-    if p.live:
-        parts.append("Can be changed while the run trains.")
-    parts.append(f"URL / CLI name: `{p.name}`.")
-    return "  \n".join(parts)
-
-
-def _float_step(p: params.Param) -> float:
-    """A +/- step that moves the default by about a tenth of its magnitude."""
-    ref = abs(float(p.default)) if p.default else 0.0
-    if ref == 0.0 and p.low is not None and p.high is not None:
-        ref = (float(p.high) - float(p.low)) / 10
-    step = 10.0 ** math.floor(math.log10(ref)) / 10 if ref > 0 else 0.01
-    if p.low is not None and p.high is not None and p.high > p.low:
-        step = min(step, float(p.high) - float(p.low))
-    return float(step)
-
-
-def _seed_state(key: str, p: params.Param, default: Any) -> None:
-    """Put the remembered (or default) value into the widget's state before it is drawn, so the
-    widget is created without `value=` (no double-source warning) and survives page switches."""
-    if key in st.session_state:
-        return
-    remembered = st.session_state.setdefault(VALUES, {})
-    value = remembered.get(key, default)
-    if p.choices and value not in p.choices:
-        value = default
-    st.session_state[key] = coerce(p, value)
-
-
-def param_widget(
-    p: params.Param,
-    scope: str,
-    default: Any | None = None,
-    *,
-    disabled: bool = False,
-    label: str | None = None,
-) -> Any:
-    """The widget of one declared hyperparameter; returns its value."""
-    key = wkey(scope, p.name)
-    _seed_state(key, p, p.default if default is None else default)
-    label = label or p.title
-    kw: dict[str, Any] = dict(key=key, help=help_text(p), disabled=disabled)
-    if p.type is bool:
-        value = st.toggle(label, **kw)
-    elif p.choices:
-        value = st.selectbox(label, p.choices, **kw)
-    elif p.type is int:
-        # No min_value/max_value: a bounded number_input keeps its last valid value when an
-        # out-of-range one is typed, without telling the server; unbounded, the typed value
-        # arrives and `setup_problems` / `params.build` refuse it with a message naming it.
-        value = st.number_input(label, step=1, **kw)
-    elif p.type is float:
-        value = st.number_input(label, step=_float_step(p), format="%.2e" if p.log else "%g", **kw)
-    else:
-        value = st.text_input(label, **kw)
-    st.session_state[VALUES][key] = value
-    return value
-
-
-Entry = tuple[params.Param, str, Any]  # (param, scope, default)
-
-
-def grouped_widgets(entries: list[Entry], expanded: tuple[str, ...] = ()) -> dict[str, dict]:
-    """Widgets in one expander per Param.group (declaration order), advanced ones together in an
-    "Advanced" expander at the end. Returns {scope: {name: value}}."""
-    groups: dict[str, list[Entry]] = {}
-    for e in entries:
-        groups.setdefault("Advanced" if e[0].advanced else e[0].group, []).append(e)
-    order = [g for g in groups if g != "Advanced"] + (["Advanced"] if "Advanced" in groups else [])
-    out: dict[str, dict[str, Any]] = {}
-    if explain.teaching() and "Advanced" in groups:  # presenter mode: no advanced widgets,
-        remembered = st.session_state.setdefault(VALUES, {})  # their last values still apply
-        for p, scope, default in groups["Advanced"]:
-            value = remembered.get(wkey(scope, p.name), p.default if default is None else default)
-            out.setdefault(scope, {})[p.name] = value
-        order.remove("Advanced")
-    for g in order:
-        with st.expander(g, expanded=g in expanded):
-            cols = st.columns(2)
-            for i, (p, scope, default) in enumerate(groups[g]):
-                with cols[i % 2]:
-                    out.setdefault(scope, {})[p.name] = param_widget(p, scope, default)
-    return out
-
-
-# ----- URL query parameters --------------------------------------------------------------------
-def _remember(key: str, value: Any) -> None:
-    st.session_state.setdefault(VALUES, {})[key] = value
-    st.session_state[key] = value
-
-
-def _classes(method: str, data: str) -> list[tuple[type, str]]:
-    out: list[tuple[type, str]] = [
-        (METHODS[method].Config, method_scope(method)),
-        (params.TrainConfig, train_scope(method)),
-    ]
-    if DATASETS[data].Config is not None:
-        out.append((DATASETS[data].Config, data_scope(data)))
-    return out
-
-
-def apply_query_params(qp: dict[str, str]) -> list[str]:
-    """Preset the form from `qp` (declared names); returns warnings for values that are bad
-    (those fall back to the default) or unknown."""
-    warnings: list[str] = []
-    remembered = st.session_state.setdefault(VALUES, {})
-    data = remembered.get("w.data", DEFAULT_DATA)
-    method = remembered.get("w.method", DEFAULT_METHOD)
-    if "data" in qp:
-        if qp["data"] in DATASETS:
-            data = qp["data"]
-            _remember("w.data", data)
-        else:
-            warnings.append(
-                f"data={qp['data']!r} is not a dataset (available: "
-                f"{', '.join(DATASETS)}); showing {data}"
-            )
-    if "method" in qp:
-        if qp["method"] in METHODS:
-            method = qp["method"]
-            _remember("w.method", method)
-        else:
-            warnings.append(
-                f"method={qp['method']!r} is not a method (available: "
-                f"{', '.join(METHODS)}); showing {method}"
-            )
-    known = {}
-    for cls, scope in _classes(method, data):
-        for p in params.describe(cls):
-            known[p.name] = (cls, scope, p)
-    if own_data.LINK_QUERY in qp:
-        try:
-            own_data.apply_link(qp[own_data.LINK_QUERY])
-        except ValueError as e:
-            warnings.append(f"{e}: ignored")
-    # steps=auto is stop=auto; a number of steps without a stop is exactly that many (the CLI's
-    # reading, params.expand_steps)
-    qp = params.expand_steps(qp) if "steps" in known else dict(qp)
-    for name, text in qp.items():
-        if name in RESERVED:
-            continue
-        if name not in known:
-            warnings.append(f"unknown parameter {name!r} in the link, ignored")
-            continue
-        cls, scope, p = known[name]
-        try:
-            value = params.parse_value(p, text)
-            params.build(cls, {name: value})  # bounds and choices, one value at a time
-        except ValueError as e:
-            warnings.append(f"{e}: using the default {p.default!r}")
-            _remember(wkey(scope, name), coerce(p, p.default))
-            continue
-        _remember(wkey(scope, name), coerce(p, value))
-        st.session_state.get(DEFAULTS_SHOWN, {}).pop(wkey(scope, name), None)  # the link's choice
-    return warnings
-
-
-def format_value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float):
-        return repr(value)
-    return str(value)
-
-
-def setup_query(setup: Setup) -> dict[str, str]:
-    """The query string of a setup: method, data, and every value that differs from its default
-    (declared defaults, the method's training defaults)."""
-    qp = {"method": setup.method, "data": setup.data}
-    if explain.teaching():
-        qp[explain.QUERY] = "on"
-    drawn = own_data.link_points() if setup.data_file else None
-    if drawn:
-        qp[own_data.LINK_QUERY] = drawn
-    spec = setup.dataset.spec if setup.dataset is not None else None
-    base_train = params.to_dict(train_config(setup.method, spec=spec))
-    base_method = params.to_dict(method_config(setup.method, spec=spec))
-    for cls, values, defaults in (
-        (METHODS[setup.method].Config, setup.method_values, base_method),
-        (params.TrainConfig, setup.train_values, base_train),
-        (DATASETS[setup.data].Config, setup.data_options, None),
-    ):
-        if cls is None:
-            continue
-        for p in params.describe(cls):
-            if p.name not in values:
-                continue
-            default = defaults[p.name] if defaults else p.default
-            if values[p.name] != default:
-                qp[p.name] = format_value(values[p.name])
-    if "steps" in qp and "stop" not in qp and "stop" in setup.train_values:
-        qp["stop"] = format_value(setup.train_values["stop"])  # a bare number means stop=steps
-    return qp
-
-
-def read_query_params() -> list[str]:
-    """Apply the URL's parameters when they are new to this session (a pasted link, a switch
-    from another page with a setup); not the ones this page wrote itself."""
-    qp = {k: st.query_params[k] for k in st.query_params}
-    if qp and qp != st.session_state.get(QP_LAST):
-        st.session_state[QP_LAST] = qp
-        return apply_query_params(qp)
-    return []
-
-
-def write_query_params(qp: dict[str, str]) -> None:
-    if {k: st.query_params[k] for k in st.query_params} != qp:
-        st.query_params.from_dict(qp)
-    st.session_state[QP_LAST] = qp
-
-
-def share_link(qp: dict[str, str]) -> None:
-    base = (st.context.url or "").rstrip("/") or ""
-    st.caption("Link to this setup (paste it to reproduce the form):")
-    st.code(f"{base}/?{urlencode(qp)}", language=None, wrap_lines=True)
-    note = own_data.link_note()
-    if note:
-        st.caption(f":material/info: {note}")
 
 
 # ----- datasets --------------------------------------------------------------------------------
@@ -368,7 +113,7 @@ def dataset_section() -> tuple[str, str | None, dict[str, Any], Dataset | None]:
         # read-only demo: nothing a visitor sends is written (uploads and drawings alike)
         common.readonly_note("Uploads")
         return name, None, options, None
-    if info.upload and info.kind == "points" and own_data.drawing_chosen():
+    if info.upload and view_of(info.kind).drawable and own_data.drawing_chosen():
         data_file = own_data.draw()  # the drawing, saved like an uploaded CSV
         if data_file is None:
             return name, None, options, None
@@ -419,9 +164,6 @@ def method_section(data: str, ds: Dataset | None) -> str | None:
     return method
 
 
-DEFAULTS_SHOWN = "genlab.form.defaults"  # widget key -> the data-aware default it was seeded with
-
-
 def _follow_defaults(entries: list[Entry]) -> None:
     """A value the user left at its default follows the default when the data changes it
     (Method.defaults_for: a GAN on 2D points gets a 2-d latent, on images 16)."""
@@ -433,7 +175,7 @@ def _follow_defaults(entries: list[Entry]) -> None:
             old = shown[key]
             current = st.session_state.get(key, remembered.get(key, old))
             if old != default and current == old:
-                _remember(key, coerce(p, default))
+                remember(key, coerce(p, default))
         shown[key] = default
 
 

@@ -9,11 +9,10 @@ import numpy as np
 import streamlit as st
 import torch
 
-from genlab.runs import catalogue, sampling
+from genlab.runs import listing, sampling
 from genlab.runs.store import RunStore
 from genlab.ui import common
 from genlab.ui.kinds import view_of
-from genlab.ui.kinds.images import show_grid
 
 
 @st.cache_resource(max_entries=4, show_spinner="Loading the model from its checkpoint…")
@@ -24,10 +23,10 @@ def load(run_dir: str, stamp: int) -> sampling.Loaded:
 
 # ----- tabs ---------------------------------------------------------------------------------
 def _samples_tab(lo: sampling.Loaded, rid: str) -> None:
-    m, kind = lo.method, lo.spec.kind
-    opts = sampling.sample_options(m)
+    m, view = lo.method, view_of(lo.spec.kind)
+    opts = [o for o in sampling.sample_options(m) if o in view.sample_options]
     c = st.columns(4)
-    default_n, max_n = view_of(kind).generate_n
+    default_n, max_n = view.generate_n
     n = c[0].number_input("How many", 1, max_n, default_n, key="gen_n")
     seed = c[1].number_input("Seed", 0, 2**31 - 1, 0, key="gen_seed")
     kw = {}
@@ -42,7 +41,7 @@ def _samples_tab(lo: sampling.Loaded, rid: str) -> None:
             key="gen_temp",
             help="0 = greedy; >1 = wilder",
         )
-    if "top_k" in opts and kind == "text":
+    if "top_k" in opts:
         kw["top_k"] = c[3].number_input(
             "Top-k",
             0,
@@ -51,7 +50,7 @@ def _samples_tab(lo: sampling.Loaded, rid: str) -> None:
             key="gen_topk",
             help="Sample among the k likeliest characters (0 = all)",
         )
-    if "prefix" in opts and kind == "text":
+    if "prefix" in opts:
         kw["prefix"] = st.text_input(
             "Prefix",
             "",
@@ -76,7 +75,7 @@ def _samples_tab(lo: sampling.Loaded, rid: str) -> None:
         st.error(common.public_text(str(e)))
         return
     labels = y if y is not None else (m.sample_labels(int(n)) if m.conditional else None)
-    view_of(kind).generated(lo, x, f"{rid}-samples-seed{seed}", "gen_dl_samples", labels=labels)
+    view.generated(lo, x, f"{rid}-samples-seed{seed}", "gen_dl_samples", labels=labels)
 
 
 def _class_tab(lo: sampling.Loaded, rid: str) -> None:
@@ -86,7 +85,7 @@ def _class_tab(lo: sampling.Loaded, rid: str) -> None:
     x, nrow = sampling.class_grid(lo.method, int(per), int(seed))
     names = lo.spec.class_names or tuple(str(i) for i in range(lo.spec.n_classes))
     st.caption("One row per class, top to bottom: " + ", ".join(names))
-    show_grid(x, nrow, f"{rid}-classes-seed{seed}", "gen_dl_classes")
+    view_of(lo.spec.kind).generated(lo, x, f"{rid}-classes-seed{seed}", "gen_dl_classes", nrow=nrow)
 
 
 def _interp_tab(lo: sampling.Loaded, rid: str) -> None:
@@ -129,26 +128,24 @@ def _map_tab(lo: sampling.Loaded, rid: str) -> None:
             "Class", list(range(lo.spec.n_classes)), key="gen_mcls", format_func=lambda i: names[i]
         )
     z, x = sampling.latent_map(m, int(n), float(lim), y=y)
-    name = f"{rid}-latent-map"
-    if lo.spec.kind == "images":
-        st.caption(
-            f"Decoded z over [-{lim:g}, {lim:g}]²: z₁ grows left to right, z₂ bottom to top."
-        )
-        show_grid(x, int(n), name, "gen_dl_map")
-    elif lo.spec.kind == "points":
-        st.caption(
-            f"Where the decoder puts each z of a {n}×{n} grid over [-{lim:g}, {lim:g}]², "
-            "coloured by z₁."
-        )
-    view_of(lo.spec.kind).generated(
-        lo, x, name, "gen_dl_map", nrow=int(n), color=z[:, 0].cpu().numpy(), color_title="z₁"
+    view = view_of(lo.spec.kind)
+    if view.map_caption:
+        st.caption(view.map_caption.format(n=n, lim=lim))
+    view.generated(
+        lo,
+        x,
+        f"{rid}-latent-map",
+        "gen_dl_map",
+        nrow=int(n),
+        color=z[:, 0].cpu().numpy(),
+        color_title="z₁",
     )
 
 
 # ----- the page -----------------------------------------------------------------------------
 def render() -> None:
     st.title("Generate")
-    rows = [r for r in catalogue.collect_runs(RunStore()) if r.has_checkpoint]
+    rows = [r for r in listing.collect_runs(RunStore()) if r.has_checkpoint]
     if not rows:
         st.info(
             "No saved run with a checkpoint yet. Train one on the Train page; a checkpoint "
@@ -168,7 +165,7 @@ def render() -> None:
         help="Any saved run with a checkpoint, ended or live",
     )
     st.query_params["run"] = rid  # the URL names the run: shareable, and kept on reload
-    row = catalogue.find(rows, rid)
+    row = listing.find(rows, rid)
     try:
         lo = load(str(row.dir), sampling.checkpoint_stamp(row.dir))
     except (ValueError, OSError) as e:
@@ -181,7 +178,7 @@ def render() -> None:
         f"sampling on CPU{live}"
     )
     tabs = ["Samples"]
-    if m.conditional and lo.spec.kind == "images":
+    if m.conditional and view_of(lo.spec.kind).class_rows:
         tabs.append("Class by class")
     dim = sampling.latent_dim(m)
     if dim is not None:

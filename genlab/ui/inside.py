@@ -1,9 +1,10 @@
 """The "Inside the model" section of the live view (issue #6): what the nets do, drawn live.
 
-Dispatch by data kind: 2D points go to `inside_points` (discriminator heatmap, generator manifold,
-gradient arrows, VAE posterior), or to `inside_flows` for methods that declare the "process" view
-(diffusion, flows); the other kinds to `inside_kinds` (traversals, reconstructions, per-step and
-per-character scores), which `inside_flows` joins with its own views.
+A kind whose views draw on the data's own plane (`KindView.canvas`: 2D points) goes to
+`inside_points` (discriminator heatmap, generator manifold, gradient arrows, VAE posterior), or to
+`inside_flows` for methods that declare the "process" view (diffusion, flows); the other kinds to
+`inside_kinds` (traversals, reconstructions, per-step and per-character scores), which
+`inside_flows` joins with its own views.
 """
 
 from __future__ import annotations
@@ -11,14 +12,14 @@ from __future__ import annotations
 from genlab.methods import METHODS
 from genlab.runs import AnyRun
 from genlab.ui import inside_flows, inside_kinds, inside_points
+from genlab.ui.kinds import view_of
 
 
 def panel(run: AnyRun, every: float | None) -> None:
     """Called by genlab.ui.live.live_view below the curves and samples."""
-    kind = run.kind
-    if kind == "points" and "process" in METHODS[run.method_name].inside:
-        inside_flows.panel_points(run, every)
-    elif kind == "points":
-        inside_points.panel(run, every)
-    else:
+    if not view_of(run.kind).canvas:
         inside_kinds.panel(run, every)
+    elif "process" in METHODS[run.method_name].inside:
+        inside_flows.panel_points(run, every)
+    else:
+        inside_points.panel(run, every)

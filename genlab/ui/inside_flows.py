@@ -1,6 +1,6 @@
 """The "Inside the model" views of diffusion / flow models (a method whose `inside` lists
 "process") and of attention models ("attention"), computed by genlab.views.flows on the CPU
-copy of the model that genlab.views.kinds.VIEWS keeps (never the training thread's module).
+copy of the model that genlab.views.model.VIEWS keeps (never the training thread's module).
 
 2D points get their own canvas (`panel_points`, in place of the GAN canvas); the image and text
 views join the view choice of genlab.ui.inside_kinds (registered in its VIEW_FUNCS below).
@@ -18,8 +18,8 @@ from genlab.figures import flows as viz_flows
 from genlab.ui import explain, inside_kinds
 from genlab.ui.livechart import live_chart
 from genlab.views import flows as inspect_flows
-from genlab.views import kinds as inspect_kinds
-from genlab.views.kinds import VIEWS
+from genlab.views import text as text_views
+from genlab.views.model import VIEWS
 
 SLOW_EVERY_S = 5.0  # a view costs a full sampling run: refresh it slower than the curves
 N_REAL = 600
@@ -109,19 +109,19 @@ def view_attention(m, data: Dataset, version: tuple, caps: set[str]) -> None:
         c[0].text_input("Type a string", key="inside.att.typed", placeholder="e.g. your name")
     ).strip()
     seed = c[1].number_input("Seed of a generated one", 0, 10_000, 1, key="inside.att.seed")
-    text = typed or inspect_kinds.generated_strings(m, 1, int(seed))[0]
+    text = typed or text_views.generated_strings(m, 1, int(seed))[0]
     try:
         att = inside_kinds._cached(
             (*version, "att", text), lambda: inspect_flows.attention_maps(m, text)
         )
         heat = inside_kinds._cached(
-            (*version, "heat.typed", text), lambda: inspect_kinds.char_heat(m, [text])
+            (*version, "heat.typed", text), lambda: text_views.char_heat(m, [text])
         )
     except ValueError as e:
         st.error(str(e))
         return
     st.caption(f"Reading {text!r}" + ("" if typed else " (generated)") + ":")
-    st.html(inspect_kinds.heat_html(heat, 26 if explain.teaching() else 20))
+    st.html(text_views.heat_html(heat, 26 if explain.teaching() else 20))
     fig = viz_flows.attention_figure(*att, height=explain.chart_height(140 * att[0].shape[0]))
     live_chart(fig, key="inside.att.fig")
     st.caption("Row: the character being read; column: the earlier character it looks at.")

@@ -1,8 +1,9 @@
 """The "Inside the model" section for images, sequences and text (issue #6).
 
-Everything is computed by genlab.views.kinds on a CPU copy of the run's model (never the
-training thread's module): the copy is refreshed in a slow fragment while the run trains, and a
-view is recomputed only when a new copy (a new step) or a view setting arrived.
+Everything is computed by genlab.views (model, images, sequences, text) on a CPU copy of the
+run's model (never the training thread's module): the copy is refreshed in a slow fragment while
+the run trains, and a view is recomputed only when a new copy (a new step) or a view setting
+arrived. Which views a kind offers is its KindView's `inside_views`.
 """
 
 from __future__ import annotations
@@ -17,9 +18,13 @@ from genlab.data import Dataset
 from genlab.figures import plots
 from genlab.runs import sampling
 from genlab.ui import common, explain
+from genlab.ui.kinds import view_of
 from genlab.ui.livechart import live_chart
-from genlab.views import kinds as inspect_kinds
-from genlab.views.kinds import VIEWS
+from genlab.views import images as image_views
+from genlab.views import model as view_model
+from genlab.views import sequences as series_views
+from genlab.views import text as text_views
+from genlab.views.model import VIEWS
 
 SLOW_EVERY_S = 5.0  # the views cost a few forward passes: refresh them slower than the curves
 CACHE_KEY = "genlab.inside.cache"
@@ -56,9 +61,7 @@ def _body(run: Any, every: float | None) -> None:
         st.warning("The run's data cannot be loaded (a deleted upload?): nothing to compare to.")
         return
     m = vm.method
-    caps = _cached(
-        (run.id, "caps", vm.version, vm.stamp), lambda: inspect_kinds.capabilities(m, data)
-    )
+    caps = _cached((run.id, "caps", vm.version, vm.stamp), lambda: view_model.capabilities(m, data))
     views = available_views(m.spec.kind, caps)
     if not views:
         st.caption("This method has no inside view for this kind of data.")
@@ -74,30 +77,9 @@ def _body(run: Any, every: float | None) -> None:
 
 
 def available_views(kind: str, caps: set[str]) -> dict[str, str]:
-    """{view id: label} for this data kind and what the method can show."""
-    out: dict[str, str] = {}
-    if kind == "images":
-        if "latent" in caps:
-            out["interp"] = "Interpolation"
-            out["traverse"] = "Traversal"
-        if "classes" in caps:
-            out["classes"] = "One row per class"
-        if "critic" in caps:
-            out["verdict"] = "D's verdict"
-        if "reconstruct" in caps:
-            out["recon"] = "Reconstructions"
-        if "process" in caps:
-            out["process"] = "Reverse process"
-    elif kind == "sequences":
-        out["band"] = "Generated vs real"
-        if "reconstruct" in caps:
-            out["recon_series"] = "Reconstructions"
-    elif kind == "text" and "text" in caps:
-        out["heat"] = "Character probabilities"
-        out["novel"] = "New or copied"
-        if "attention" in caps:
-            out["attention"] = "Attention"
-    return out
+    """{view id: label} for this data kind (its KindView's `inside_views`, in their order) and
+    what the method can show."""
+    return {v: label for v, label, needs in view_of(kind).inside_views if caps.issuperset(needs)}
 
 
 # ----- a small per-session cache of computed views ----------------------------------------------
@@ -118,8 +100,8 @@ def _cell() -> int:
 def _critic_captions(m, data: Dataset, x: torch.Tensor, y, version: tuple, caps: set[str]):
     if "critic" not in caps:
         return None, None
-    ref = _cached((*version, "ref"), lambda: inspect_kinds.real_reference(m, data))
-    return inspect_kinds.score_captions(m, inspect_kinds.critic_scores(m, x, y), ref)
+    ref = _cached((*version, "ref"), lambda: image_views.real_reference(m, data))
+    return image_views.score_captions(m, image_views.critic_scores(m, x, y), ref)
 
 
 def _class_choice(m, key: str) -> int | None:
@@ -143,7 +125,7 @@ def view_interp(m, data: Dataset, version: tuple, caps: set[str]) -> None:
         x = sampling.interpolate(m, int(a), int(b), int(k), y)
         labels = None if y is None else torch.full((len(x),), int(y), dtype=torch.long)
         cap, col = _critic_captions(m, data, x, labels, version, caps)
-        return inspect_kinds.captioned_grid_png(x, int(k), cap, col, cell=_cell())
+        return image_views.captioned_grid_png(x, int(k), cap, col, cell=_cell())
 
     st.image(_cached((*version, "interp", a, b, k, y, _cell()), build))
     st.caption(f"From z(seed {a}) to z(seed {b}) along the great circle, {k} steps.")
@@ -162,12 +144,12 @@ def view_traverse(m, data: Dataset, version: tuple, caps: set[str]) -> None:
         y = _class_choice(m, "inside.trav.y")
 
     def build():
-        dims, imp = inspect_kinds.traversal_dims(m, data, int(n_dims))
-        x, values = inspect_kinds.traversal(m, int(seed), dims, int(k), y=y)
+        dims, imp = image_views.traversal_dims(m, data, int(n_dims))
+        x, values = image_views.traversal(m, int(seed), dims, int(k), y=y)
         labels = None if y is None else torch.full((len(x),), int(y), dtype=torch.long)
         cap, col = _critic_captions(m, data, x, labels, version, caps)
         titles = [f"z{j}" + ("" if imp is None else f" KL {imp[j]:.2f}") for j in dims]
-        png = inspect_kinds.captioned_grid_png(x, int(k), cap, col, titles, cell=_cell())
+        png = image_views.captioned_grid_png(x, int(k), cap, col, titles, cell=_cell())
         return png, values
 
     png, values = _cached((*version, "trav", n_dims, seed, k, y, _cell()), build)
@@ -188,7 +170,7 @@ def view_classes(m, data: Dataset, version: tuple, caps: set[str]) -> None:
         y = torch.arange(max(1, m.spec.n_classes)).repeat_interleave(per_row)
         cap, col = _critic_captions(m, data, x, y, version, caps)
         names = list(m.spec.class_names) or [str(k) for k in range(m.spec.n_classes)]
-        return inspect_kinds.captioned_grid_png(x, per_row, cap, col, names, cell=_cell())
+        return image_views.captioned_grid_png(x, per_row, cap, col, names, cell=_cell())
 
     st.image(_cached((*version, "classes", per, _cell()), build))
     st.caption("The same noise in each column, a different class in each row.")
@@ -199,10 +181,10 @@ def view_verdict(m, data: Dataset, version: tuple, caps: set[str]) -> None:
     n = 8
 
     def build():
-        x_real, x_fake, y_real, y_fake = inspect_kinds.real_and_fake(m, data, n, SEED_A)
+        x_real, x_fake, y_real, y_fake = view_model.real_and_fake(m, data, n, SEED_A)
         cap_r, col_r = _critic_captions(m, data, x_real, y_real, version, caps)
         cap_f, col_f = _critic_captions(m, data, x_fake, y_fake, version, caps)
-        return inspect_kinds.captioned_grid_png(
+        return image_views.captioned_grid_png(
             torch.cat([x_real, x_fake]),
             n,
             (cap_r or []) + (cap_f or []),
@@ -224,8 +206,8 @@ def view_recon(m, data: Dataset, version: tuple, caps: set[str]) -> None:
     n = 10
 
     def build():
-        x, r = inspect_kinds.reconstructions(m, data, n)
-        return inspect_kinds.captioned_grid_png(
+        x, r = view_model.reconstructions(m, data, n)
+        return image_views.captioned_grid_png(
             torch.cat([x, r]), n, row_titles=["original", "reconstructed"], cell=_cell()
         )
 
@@ -245,9 +227,9 @@ def view_band(m, data: Dataset, version: tuple, caps: set[str]) -> None:
     height = explain.chart_height(440 if "critic" in caps else 340)
 
     def build():
-        view = inspect_kinds.series_view(m, data, int(n), int(seed))
+        view = series_views.series_view(m, data, int(n), int(seed))
         label = m.critic_scale()[0] if "critic" in caps else "D"
-        return inspect_kinds.series_figure(view, band.startswith("10"), height, label)
+        return series_views.series_figure(view, band.startswith("10"), height, label)
 
     fig = _cached((*version, "band", n, seed, band, height), build)
     live_chart(fig, key="inside.band.fig")
@@ -260,7 +242,7 @@ def view_recon_series(m, data: Dataset, version: tuple, caps: set[str]) -> None:
     height = explain.chart_height(320)
 
     def build():
-        x, r = inspect_kinds.reconstructions(m, data, 4)
+        x, r = view_model.reconstructions(m, data, 4)
         return plots.live_series_figure(
             r.cpu().numpy(), x.cpu().numpy(), n_show=4, uirevision="inside-recon", height=height
         )
@@ -284,21 +266,21 @@ def view_heat(m, data: Dataset, version: tuple, caps: set[str]) -> None:
     if typed:
         try:
             rows = _cached(
-                (*version, "heat.typed", typed), lambda: inspect_kinds.char_heat(m, [typed])
+                (*version, "heat.typed", typed), lambda: text_views.char_heat(m, [typed])
             )
         except ValueError as e:
             st.error(common.public_text(str(e)))
         else:
             st.caption("Your string:")
-            st.html(inspect_kinds.heat_html(rows, font))
+            st.html(text_views.heat_html(rows, font))
 
     def build():
-        items = inspect_kinds.generated_strings(m, int(n), int(seed))
-        return inspect_kinds.char_heat(m, items)
+        items = text_views.generated_strings(m, int(n), int(seed))
+        return text_views.char_heat(m, items)
 
     rows = _cached((*version, "heat.gen", n, seed), build)
     st.caption("Generated (fixed seed):")
-    st.html(inspect_kinds.heat_html(rows, font))
+    st.html(text_views.heat_html(rows, font))
 
 
 def view_novel(m, data: Dataset, version: tuple, caps: set[str]) -> None:
@@ -306,12 +288,12 @@ def view_novel(m, data: Dataset, version: tuple, caps: set[str]) -> None:
     n = st.slider("Samples", 10, 200, 60, step=10, key="inside.novel.n")
 
     def build():
-        items = inspect_kinds.generated_strings(m, int(n), SEED_A)
+        items = text_views.generated_strings(m, int(n), SEED_A)
         seen = _cached(
             ("train-strings", data.spec.name, data.spec.n_train),
-            lambda: inspect_kinds.training_strings(data),
+            lambda: text_views.training_strings(data),
         )
-        return inspect_kinds.split_novel(items, seen)
+        return text_views.split_novel(items, seen)
 
     copied, new = _cached((*version, "novel", n), build)
     c = st.columns(2)

@@ -10,18 +10,15 @@ copy's version) and the canvas is redrawn only when a new copy arrived or a togg
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import Callable
 from typing import Any
 
 import streamlit as st
 
 from genlab.figures import inside as viz_inside
-from genlab.methods import METHODS, Method
-from genlab.runs import AnyRun
-from genlab.runs.sampling import checkpoint_stamp, load_run
+from genlab.methods import METHODS
 from genlab.ui import explain, refresh
 from genlab.ui.livechart import live_chart
+from genlab.views import model
 from genlab.views import points as ip
 
 VIEW_EVERY_S = 1.0
@@ -49,36 +46,11 @@ def panel(run: Any, every: float | None) -> None:
     refresh.fragment(_body, None if every is None else VIEW_EVERY_S)(run, every)
 
 
-def view_source(run: AnyRun) -> tuple[tuple, Callable[[], tuple[Method, int]]] | None:
-    """(a key that changes whenever the weights do, a builder of a CPU copy and its step), or
-    None while there are no weights to show yet (a queued run)."""
-    state = run.view_state(wait=FIRST_VIEW_WAIT_S)  # None for a saved run: its checkpoint
-    if state is not None:
-        train = dataclasses.replace(run.train, device="cpu")  # a training run: it has configs
-
-        def build() -> tuple[Method, int]:
-            m = ip.method_from_state(
-                run.method_name, state.cfg, train, run.data.spec, state.tensors
-            )
-            return m, state.step
-
-        return ("live", run.id, state.version), build
-    d = run.dir
-    if d.has_checkpoint():
-
-        def load() -> tuple[Method, int]:
-            loaded = load_run(d.path)
-            return loaded.method, loaded.step
-
-        return ("disk", run.id, checkpoint_stamp(d.path)), load
-    return None
-
-
 def compute_view(run: Any, cls: int | None, wait: bool = True) -> tuple[tuple, ip.PlaneView] | None:
     """(its key, the PlaneView of the run's latest weights), computed once per process per
     version of the weights and class; without `wait`, in the background (`refresh.shared_latest`):
     the newest finished view comes back at once, possibly of older weights."""
-    src = view_source(run)
+    src = model.weights_source(run, wait=FIRST_VIEW_WAIT_S)
     real = run.real_data()
     if src is None or real is None:
         return None
@@ -98,7 +70,7 @@ def _layer_toggles(run_id: str, available: list[str], labels: dict[str, str]) ->
     chosen = []
     for col, layer in zip(cols, available):
         key = f"inside.layer.{layer}.{run_id}"
-        # the default as value=, not seeded in session state (see genlab.ui.live.controls)
+        # the default as value=, not seeded in session state (see genlab.ui.live_controls.controls)
         if col.toggle(labels[layer], value=layer not in DEFAULT_OFF, key=key):
             chosen.append(layer)
     return chosen

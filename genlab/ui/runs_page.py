@@ -10,7 +10,7 @@ import time
 import pandas as pd
 import streamlit as st
 
-from genlab.runs import catalogue
+from genlab.runs import catalogue, listing
 from genlab.runs.store import NAME_MAX, RunStore
 from genlab.ui import common
 from genlab.ui.compare import live_link, show_sample
@@ -325,7 +325,7 @@ def _details(row: catalogue.RunRow) -> None:
 
 
 def _body() -> None:
-    rows = catalogue.collect_runs(RunStore())
+    rows = listing.collect_runs(RunStore())
     if any(r.live for r in rows) != st.session_state.get("runs_ticking", False):
         # a run started (resume) or ended since the page was drawn: redraw it all, so that
         # the panel refreshes itself exactly while something is live
@@ -354,12 +354,12 @@ def _body() -> None:
         format_func=lambda i: labels[i],
         help="Or click a row of the table",
     )
-    _details(catalogue.find(rows, pick))
+    _details(listing.find(rows, pick))
 
 
 def render() -> None:
     st.title("Runs")
-    live = any(r.live for r in catalogue.collect_runs(RunStore()))
+    live = any(r.live for r in listing.collect_runs(RunStore()))
     # a live run's status, step and metrics change: only then does the panel refresh itself
     st.session_state.runs_ticking = live
     st.fragment(run_every=LIVE_REFRESH_S if live else None)(_body)()

@@ -17,7 +17,7 @@ import streamlit as st
 from genlab import params
 from genlab.data import DATASETS
 from genlab.methods import METHODS
-from genlab.runs import sweep
+from genlab.runs import sweep, sweep_spec
 from genlab.runs.ray_exec import EXECUTORS, INSTALL_HINT, ray_available
 from genlab.runs.store import RunStore
 from genlab.ui import common
@@ -80,8 +80,8 @@ def _launch_panel() -> None:
             key="sweep_data",
             index=data_names.index("ring8") if "ring8" in data_names else 0,
         )
-        search = c3.radio("Search", sweep.SEARCHES, key="sweep_search", horizontal=True)
-        names = sorted(sweep._declared(method))
+        search = c3.radio("Search", sweep_spec.SEARCHES, key="sweep_search", horizontal=True)
+        names = sorted(sweep_spec.declared(method))
         axes = []
         for i in (1, 2):
             a, b = st.columns([1, 2])
@@ -101,7 +101,7 @@ def _launch_panel() -> None:
         samples = c3.number_input(
             "Samples (random)",
             1,
-            sweep.MAX_TRIALS,
+            sweep_spec.MAX_TRIALS,
             8,
             key="sweep_samples",
             disabled=search != "random",
@@ -109,12 +109,12 @@ def _launch_panel() -> None:
         parallel = c4.number_input("At once (0 = default)", 0, 64, 0, key="sweep_parallel")
         c1, c2, c3, c4 = st.columns(4)
         metric = c1.text_input("Rank by metric", "eval/hq", key="sweep_metric")
-        mode = c2.radio("Best is", sweep.MODES, key="sweep_mode", horizontal=True)
+        mode = c2.radio("Best is", sweep_spec.MODES, key="sweep_mode", horizontal=True)
         ok = ray_available()
         executor = c3.selectbox("Executor", EXECUTORS if ok else ("local",), key="sweep_exec")
         early = c4.selectbox(
             "Early stop",
-            sweep.EARLY_STOPS,
+            sweep_spec.EARLY_STOPS,
             key="sweep_early",
             disabled=executor != "ray",
             help="asha: Ray Tune stops poor trials at evaluation points.",
@@ -168,7 +168,7 @@ def _start(
     spec = sweep.SweepSpec(
         method,
         data,
-        tuple(sweep.parse_axis(a, method) for a in axes),
+        tuple(sweep_spec.parse_axis(a, method) for a in axes),
         seeds=seed_list,
         metric=metric,
         mode=mode,
@@ -206,9 +206,9 @@ def _view(sweep_id: str, was_live: bool = False) -> None:
     default_mode = spec["mode"] if metric == spec["metric"] else _guess_mode(metric)
     mode = c2.radio(
         "Best is",
-        sweep.MODES,
+        sweep_spec.MODES,
         key=f"sweep_mode_{sweep_id}_{metric}",
-        index=sweep.MODES.index(default_mode),
+        index=sweep_spec.MODES.index(default_mode),
         horizontal=True,
     )
     results = sweep.sweep_results(record, RunStore(), metric, mode)
@@ -271,7 +271,7 @@ def parallel_coordinates(
     scored = [r for r in results if r.value is not None and math.isfinite(r.value)]
     if not scored:
         return None
-    decl = {n: p for n, (p, _) in sweep._declared(method).items()}
+    decl = {n: p for n, (p, _) in sweep_spec.declared(method).items()}
     dims = []
     for n in names:
         p: params.Param = decl[n]

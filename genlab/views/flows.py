@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from genlab.methods import Method
-from genlab.views.kinds import captioned_grid_png
+from genlab.views.images import captioned_grid_png
 from genlab.views.points import plane_bounds
 
 

@@ -1,7 +1,7 @@
 """What the nets do on 2D points, computed headless for the live view's canvas (issue #6).
 
 Every function takes a Method (a CPU copy, never the one a worker is training: see
-`Run.view_state` and `method_from_state`) and returns numpy arrays in data space:
+`Run.view_state` and `views.model.cpu_copy`) and returns numpy arrays in data space:
 
 - `critic_map`: the discriminator's output over a grid of the plane (per class for a conditional
   GAN), through the `Method.critic` hook;
@@ -20,15 +20,11 @@ grid through D and a 21 x 21 grid through G take milliseconds for the default ML
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import torch
 
-from genlab.data import DataSpec
 from genlab.methods import Method
-from genlab.params import TrainConfig
-from genlab.runs.build import build_method
 from genlab.runs.sampling import decode_latent, latent_dim
 
 GRID = 60  # heatmap cells per side
@@ -69,15 +65,6 @@ class PlaneView:
     posterior: np.ndarray | None  # (N, 2) posterior means of the real points
     posterior_labels: np.ndarray | None  # (N,)
     cls: int | None  # the class the conditional parts show
-
-
-def method_from_state(
-    name: str, cfg: Any, train: TrainConfig, spec: DataSpec, tensors: dict[str, torch.Tensor]
-) -> Method:
-    """A CPU copy of a method from copied weights (`Run.view_state().tensors`), in eval mode."""
-    m = build_method(name, cfg, train, spec, "cpu")
-    m.load_state_dict(tensors, strict=True)
-    return m.eval()
 
 
 def plane_bounds(real: np.ndarray, pad: float = 0.25) -> tuple[float, float, float, float]:

@@ -50,9 +50,22 @@ def download(label: str, data: bytes | str, name: str, mime: str, key: str) -> N
     )  # fmt: skip
 
 
+Needs = tuple[str, ...]  # the capabilities a view needs (genlab.views.model.capabilities)
+
+
 class KindView:
     name: ClassVar[str]
     generate_n: ClassVar[tuple[int, int]]  # Generate's (default, most) items per draw
+    # which of a method's sampling options (genlab.runs.sampling.SAMPLE_OPTIONS) Generate offers
+    sample_options: ClassVar[tuple[str, ...]] = ("temperature",)
+    class_rows: ClassVar[bool] = False  # Generate's "Class by class" tab: a grid row per class
+    map_caption: ClassVar[str] = ""  # under Generate's latent map; .format(n=grid side, lim=±)
+    # the inside views draw the model on the data's own plane (inside_points, inside_flows): that
+    # canvas is the live page's main visual, with the samples below it
+    canvas: ClassVar[bool] = False
+    drawable: ClassVar[bool] = False  # its upload can be drawn by hand instead (own_data.draw)
+    # "Inside the model" (ui/inside_kinds): (view id, label, what the method must be able to show)
+    inside_views: ClassVar[tuple[tuple[str, str, Needs], ...]] = ()
 
     def summary(self, spec: DataSpec) -> str:
         """What one item is, in a few words ("2D points", "8×8 grey")."""

@@ -24,6 +24,16 @@ def _preview_grid(name: str, data_file: str | None, options: tuple) -> bytes:
 class ImagesView(KindView):
     name = "images"
     generate_n = (64, 256)
+    class_rows = True
+    map_caption = "Decoded z over [-{lim:g}, {lim:g}]²: z₁ grows left to right, z₂ bottom to top."
+    inside_views = (
+        ("interp", "Interpolation", ("latent",)),
+        ("traverse", "Traversal", ("latent",)),
+        ("classes", "One row per class", ("classes",)),
+        ("verdict", "D's verdict", ("critic",)),
+        ("recon", "Reconstructions", ("reconstruct",)),
+        ("process", "Reverse process", ("process",)),
+    )
 
     def summary(self, spec):
         return "×".join(map(str, spec.shape[-2:])) + (" grey" if spec.shape[0] == 1 else " RGB")

@@ -16,6 +16,11 @@ from genlab.ui.kinds.base import FigureView, download, register
 class PointsView(FigureView):
     name = "points"
     generate_n = (1000, 10_000)
+    map_caption = (
+        "Where the decoder puts each z of a {n}×{n} grid over [-{lim:g}, {lim:g}]², coloured by z₁."
+    )
+    canvas = True
+    drawable = True
 
     def summary(self, spec):
         return "2D points"

@@ -16,6 +16,10 @@ from genlab.ui.kinds.base import FigureView, download, register
 class SequencesView(FigureView):
     name = "sequences"
     generate_n = (8, 64)
+    inside_views = (
+        ("band", "Generated vs real", ()),
+        ("recon_series", "Reconstructions", ("reconstruct",)),
+    )
 
     def summary(self, spec):
         return f"length {spec.shape[0]}, {spec.shape[-1]} channel(s)"

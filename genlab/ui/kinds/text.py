@@ -38,6 +38,12 @@ def show_text_samples(run: AnyRun, items: list[str], step: int) -> None:
 class TextView(KindView):
     name = "text"
     generate_n = (20, 200)
+    sample_options = ("temperature", "top_k", "prefix")
+    inside_views = (
+        ("heat", "Character probabilities", ("text",)),
+        ("novel", "New or copied", ("text",)),
+        ("attention", "Attention", ("text", "attention")),
+    )
 
     def summary(self, spec):
         return f"{len(spec.vocab) - 1} characters, up to {spec.shape[0] - 2} per item"
