@@ -40,7 +40,7 @@ from wire_client import WireClient  # bench/wire_client.py
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 # the browser's path and flags, a free port and the health check: the browser tests' own
-from appserver import CHROMIUM, CHROMIUM_ARGS, LIVE_FRAME, free_port, healthy  # noqa: E402
+from appserver import CHROMIUM, CHROMIUM_ARGS, LIVE_CHART, free_port, healthy  # noqa: E402
 
 ENDED = ("done", "stopped", "failed", "interrupted")
 WARMUP_STEPS = 200
@@ -198,10 +198,8 @@ def with_clients(method: str, data: str, steps: int, clients: int, home: Path, k
             first.wait_for_url("**/live?run=*", timeout=120_000)
             run_id = first.url.split("run=", 1)[1].split("&", 1)[0]
             run_dir = home / run_id
-            # the first live chart drawn (genlab.ui.livechart: a frame of its own)
-            first.frame_locator(LIVE_FRAME).first.locator(".js-plotly-plot").wait_for(
-                timeout=120_000
-            )
+            # the first live chart drawn (genlab.ui.livechart)
+            first.locator(LIVE_CHART).first.wait_for(timeout=120_000)
             # hold the run while the other viewers attach (a page load is slow on a busy
             # machine); paused time does not count in the run's training seconds
             first.get_by_role("button", name="Pause").click(timeout=120_000)
@@ -213,9 +211,7 @@ def with_clients(method: str, data: str, steps: int, clients: int, home: Path, k
                 # every tab attached and drawing: each shows the run's status and its curves
                 for page in [c.pages[0] for c in browser.contexts]:
                     page.get_by_text("Steps/s").first.wait_for(timeout=120_000)
-                    page.frame_locator(LIVE_FRAME).first.locator(".js-plotly-plot").wait_for(
-                        timeout=120_000
-                    )
+                    page.locator(LIVE_CHART).first.wait_for(timeout=120_000)
             else:
                 wires = [WireClient(base, "live", f"run={run_id}").start() for _ in range(clients)]
                 t_wait = time.time()

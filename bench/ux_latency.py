@@ -92,7 +92,8 @@ PROBE_JS = """
     (el, i) => { charts[name(el, 'comp' + i)] = Number(el.dataset.points || 0); });
   let step = null;
   for (const m of document.querySelectorAll('[data-testid="stMetric"]')) {
-    if (m.innerText.startsWith('Step')) {
+    const label = m.querySelector('[data-testid="stMetricLabel"]');
+    if (label && label.innerText.trim() === 'Step') {  // not "Steps/s"
       const v = m.querySelector('[data-testid="stMetricValue"]');
       if (v) step = parseInt(v.innerText.split('/')[0].replace(/[^0-9]/g, ''));
     }

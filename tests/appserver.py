@@ -26,14 +26,10 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 
-# Every plotly plot on the page as a JS array: the live charts (genlab.ui.livechart) draw in
-# same-origin frames of their own, the other charts in the page itself.
-PLOTS_EXPR = """[...document.querySelectorAll('.js-plotly-plot'),
-    ...[...document.querySelectorAll('iframe[data-testid="stCustomComponentV1"]')].flatMap(f => {
-        try { return [...f.contentDocument.querySelectorAll('.js-plotly-plot')]; }
-        catch (e) { return []; }
-    })]"""
-LIVE_FRAME = 'iframe[data-testid="stCustomComponentV1"]'
+# Every plotly plot on the page as a JS array (the live charts of genlab.ui.livechart draw in
+# the page too, in their .genlab-live divs).
+PLOTS_EXPR = "[...document.querySelectorAll('.js-plotly-plot')]"
+LIVE_CHART = ".genlab-live.js-plotly-plot"  # a live chart that Plotly.js has drawn
 
 
 def free_port() -> int:

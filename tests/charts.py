@@ -21,7 +21,9 @@ class Chart:
 
 def charts(at) -> list[Chart]:
     out = [Chart(c.key, c.proto.spec) for c in at.get("plotly_chart")]
-    for c in at.get("component_instance"):
+    for c in at.get("bidi_component"):  # a components-v2 element
         if c.proto.component_name.endswith(LIVE_COMPONENT):
-            out.append(Chart(c.key, json.loads(c.proto.json_args)["spec"]))
+            data = json.loads(c.proto.json)
+            if "spec" in data:  # not livechart.preload's element
+                out.append(Chart(c.key, data["spec"]))
     return out

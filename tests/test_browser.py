@@ -166,8 +166,8 @@ CHARTS_JS = """() => {
             const img = c.querySelector('img');
             out[key] = img ? (img.naturalWidth > 0 ? 1 : 0) : n;
         });
-    // the live charts (genlab.ui.livechart): the points drawn, written on the frame element
-    document.querySelectorAll('iframe[data-testid="stCustomComponentV1"]').forEach((f, i) => {
+    // the live charts (genlab.ui.livechart): the points drawn, written on the plot's div
+    document.querySelectorAll('.genlab-live').forEach((f, i) => {
         const box = f.closest('[data-testid="stElementContainer"]');
         const key = (box && [...box.classList].find(s => s.startsWith('st-key-'))) || 'f' + i;
         out[key] = Number(f.dataset.points || 0);

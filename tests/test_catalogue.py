@@ -97,7 +97,7 @@ def test_delete_and_resume(home, tmp_path):
     run.join(120)
     assert run.status == "done" and run.snapshot().step == 30
     steps = [r["step"] for r in catalogue.read_metrics(row.dir) if "loss/d" in r]
-    assert steps == [5, 10, 15, 20, 25, 30]  # one history, continued
+    assert steps == [1, 5, 10, 15, 20, 25, 30]  # one history, continued (step 1: a new run's)
     row = listing.collect_runs(store)[0]
     assert (row.step, row.steps) == (30, 30)
     catalogue.delete_run(row, store)
@@ -153,7 +153,7 @@ def test_sample_downloads_by_kind():
 def test_series_from_memory_and_disk_agree(home):
     row = next(r for r in listing.collect_runs(RunStore(home)) if r.method == "lstm")
     steps, ts, vs = catalogue.series(row, "loss/nll")
-    assert steps == [5, 10, 15, 20] and len(vs) == 4 and all(np.isfinite(vs))
+    assert steps == [1, 5, 10, 15, 20] and len(vs) == 5 and all(np.isfinite(vs))
     assert ts == sorted(ts)
 
 

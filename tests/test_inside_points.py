@@ -260,7 +260,7 @@ def test_run_view_state_phase_steps_and_delay(home, runs_to_stop):
     run = Run("gan", "ring8", TINY, {**QUICK, "steps": 100_000}).start()
     runs_to_stop.append(run)
     first = run.view_state(wait=30)
-    assert first is not None and first.step >= 1
+    assert first is not None and first.step >= 0  # published once the model is built
     assert wait_for(lambda: run.view_state().version > first.version)  # fresh copies on request
     run.pause()
     assert wait_for(lambda: run.status == "paused")

@@ -80,7 +80,7 @@ def test_a_tracking_server_that_is_down_fails_the_logging_once_not_the_run(
     assert info["mlflow"]["uri"] == f"http://127.0.0.1:{port}"
     assert "Connection refused" in info["mlflow"]["error"]
     assert info["tensorboard"]["logdir"] and (run.dir.path / "README.md").exists()
-    assert len(RunDir(run.dir.path).read_metrics()) == 6 + 2  # every row: 6 logs, 2 evaluations
+    assert len(RunDir(run.dir.path).read_metrics()) == 1 + 6 + 2  # step 1, 6 logs, 2 evaluations
 
 
 def test_tracking_thread_is_waited_for_at_most_a_while(store):

@@ -124,7 +124,8 @@ def train(host: Host, m: Method, data: Dataset, tr: params.TrainConfig, start: i
         m.step = step
         host.stepped(m, step, delay)
         last = step == tr.steps
-        if step % tr.log_every == 0 or last:
+        # a new run logs its first step too, so the live page's curves have a point at once
+        if step % tr.log_every == 0 or last or step == 1:
             host.log(step, *meter.take(step))
         if step % tr.sample_every == 0 or last or step == start + 1:
             host.snapshot_samples(m, step)

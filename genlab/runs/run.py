@@ -142,6 +142,7 @@ class Run(RunState):
         self._set_status("running")
         data = self.data.to(self.device)
         m = self.method = self._build()
+        self._publish_view(m)  # the live page's views draw the untrained model at once
         self._tracking = open_tracking(self)
         tr = self.train
         stopper = self._stopper = self._new_stopper()

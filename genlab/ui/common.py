@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hmac
 import re
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -28,7 +29,7 @@ from genlab.runs import (
 )
 from genlab.runs.registry import mark_interrupted
 from genlab.runs.setup import scaled_lrs
-from genlab.ui import explain
+from genlab.ui import explain, livechart
 
 # The pages, by the url_path that st.navigation gives them (app.py declares them).
 PAGE_FILES = {
@@ -48,10 +49,29 @@ def _mark_interrupted_once(home: str) -> list[str]:
     return mark_interrupted(RunStore(home))
 
 
+@st.cache_resource(show_spinner=False)
+def _warm_torch_once() -> threading.Thread:
+    thread = threading.Thread(target=_warm_torch, name="genlab-warm", daemon=True)
+    thread.start()
+    return thread
+
+
+def _warm_torch() -> None:
+    """The first optimiser a process builds imports torch._dynamo (torch.optim wraps its methods
+    in torch._disable_dynamo): 4.7 s on this 2-core machine, paid in the first run's worker
+    between Start and step 1. Paid here instead, in the background, while the user reads the
+    Train page."""
+    import torch
+
+    torch.optim.Adam([torch.zeros(1, requires_grad=True)])
+
+
 def startup() -> None:
     """Once per process (and run home): runs that a killed server left `running` on disk are
-    marked `interrupted`, so they show as resumable instead of forever live."""
+    marked `interrupted`, so they show as resumable instead of forever live; and torch's first
+    optimiser is built in the background (see _warm_torch)."""
     _mark_interrupted_once(str(genlab_home()))
+    _warm_torch_once()
 
 
 @st.cache_resource(show_spinner=False)
@@ -68,8 +88,9 @@ def device_label() -> str:
 
 def sidebar() -> None:
     """Shared sidebar: the device in use, the read-only lock (when the server is a demo) and the
-    live runs (a small polling fragment)."""
+    live runs (a small polling fragment); and, unseen, Plotly.js loading for the live charts."""
     with st.sidebar:
+        livechart.preload()
         explain.switch()
         st.caption(f"Device: **{device_label()}**")
         if Limits.from_env().readonly:

@@ -22,7 +22,7 @@ from genlab.views import model
 from genlab.views import points as ip
 
 VIEW_EVERY_S = 1.0
-FIRST_VIEW_WAIT_S = 1.0  # a new run hands out its first weights after one step
+FIRST_VIEW_WAIT_S = 0.25  # a new run hands out its weights once its model is built
 N_REAL = 1000
 DEFAULT_OFF = {"arrows"}  # busy on a fresh run; one click away
 # teaching-mode explanations (genlab.ui.explain) of each layer

@@ -6,16 +6,26 @@ the live page that was four fresh Plotly plots (and WebGL contexts) per refresh:
 drew 7 frames a second, the longest frame took 0.87 s, and charts that had data showed empty
 in some frames (measured in headless Chromium on this 2-core machine, GAN on ring8).
 
-Here a chart is a keyed Streamlit component (components v1: an iframe whose identity is its key,
-so it stays mounted); the iframe keeps one plot and hands each new figure to Plotly.react, which
-updates it in place. When figures arrive faster than the browser draws, only the newest is
-drawn. Plotly.js comes from the installed `plotly` package (offline, no CDN): the component's
-folder holds the page below and a copy of plotly.min.js, made once per plotly version.
+Why not an iframe per chart (components v1, what this module was before): each frame loaded and
+parsed its own copy of plotly.min.js (4.8 MB), five of them on the GAN page, on the browser's
+one main thread; the first chart of a new GAN run was drawn 10-15 s after Start.
+
+Here a chart is a keyed Streamlit components-v2 element, drawn in the page itself (no iframe), so
+its identity is its key and it stays mounted. Plotly.js is loaded once per browser tab, shared by
+every chart and kept across page changes (the app is one page in the browser); each new figure
+goes to Plotly.react, which updates the plot in place. When figures arrive faster than the
+browser draws, only the newest is drawn. Plotly.js comes from the installed `plotly` package
+(offline, no CDN): a folder holds a copy of plotly.min.js and the plotly_white template, made
+once per plotly version, and is served by Streamlit's component file route (a v1 declaration
+that is never mounted: the only way Streamlit serves files of a package that is not installed).
+`preload()` fetches and parses Plotly.js while the Train page is read, so the live page that
+Start opens draws at once.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import shutil
 import tempfile
 import threading
@@ -24,106 +34,124 @@ from collections import OrderedDict
 from functools import cache
 from pathlib import Path
 
-import streamlit.components.v1 as components
+import streamlit as st
+import streamlit.components.v1 as components_v1
 
 DEFAULT_HEIGHT = 400
+ASSETS_NAME = "genlab_livechart_assets"
 
-# The component's page: the Streamlit component protocol by hand (componentReady, render,
-# setFrameHeight), a draw loop that coalesces updates, and the number of points drawn on the
-# iframe element (data-points) so tests and benchmarks can see what is on screen.
-PAGE = """<!doctype html>
-<html><head><meta charset="utf-8">
-<script src="plotly.min.js"></script>
-<style>
-html, body { margin: 0; padding: 0; overflow: hidden; background: transparent; }
-#plot { width: 100%; }
-</style></head>
-<body><div id="plot"></div>
-<script>
-const plot = document.getElementById("plot");
-let shown = null, height = 0, pending = null, drawing = false;
-
-function send(type, extra) {
-  window.parent.postMessage(Object.assign({isStreamlitMessage: true, type: type}, extra), "*");
+# The element's code, run in the page for each new `data`. It finds its plot (the .genlab-live
+# div), loads Plotly.js and the template once per tab (window.__genlabPlotly), and draws the
+# newest figure; it writes the number of points drawn on the div (data-points) so tests and
+# benchmarks can see what is on screen.
+JS = """
+function loadPlotly(base) {
+  if (!window.__genlabPlotly) {
+    window.__genlabPlotly = Promise.all([
+      new Promise((ok, fail) => {
+        if (window.Plotly) return ok();
+        const s = document.createElement("script");
+        s.src = base + "plotly.min.js";
+        s.async = true;
+        s.onload = () => ok();
+        s.onerror = () => { window.__genlabPlotly = null; fail(new Error("plotly.min.js")); };
+        document.head.appendChild(s);
+      }),
+      fetch(base + "template.json").then((r) => r.json()),
+    ]).then(([, template]) => ({Plotly: window.Plotly, template: template}));
+  }
+  return window.__genlabPlotly;
 }
 
-function points() {  // as Plotly holds them (the JSON's arrays may be base64-typed arrays)
+function points(el) {  // as Plotly holds them (the JSON's arrays may be base64-typed arrays)
   let n = 0;
-  for (const tr of plot._fullData || []) {
-    n += (tr.x ? tr.x.length : 0) + (tr.z ? tr.z.length : 0) + (tr.values ? tr.values.length : 0);
+  for (const tr of el._fullData || []) {
+    const xy = tr.x ? tr.x.length : (tr.y ? tr.y.length : 0);  // a series may give y alone
+    n += xy + (tr.z ? tr.z.length : 0) + (tr.values ? tr.values.length : 0);
   }
   return n;
 }
 
-async function draw() {
-  if (drawing) return;
-  drawing = true;
+async function draw(el) {
+  if (el.__drawing) return;
+  el.__drawing = true;
   try {
-    while (pending) {
-      const next = pending;
-      pending = null;
+    const {Plotly, template} = await loadPlotly(el.__base);
+    while (el.__pending) {
+      const next = el.__pending;
+      el.__pending = null;
       const fig = JSON.parse(next.spec);
       const layout = Object.assign({}, fig.layout || {}, {height: next.height, autosize: true});
-      layout.template = next.template;  // one look for every live chart (plotly_white)
-      if (next.height !== height) {
-        height = next.height;
-        plot.style.height = height + "px";
-        send("streamlit:setFrameHeight", {height: height});
-      }
+      layout.template = template;  // one look for every live chart (plotly_white)
+      el.style.height = next.height + "px";
       const config = Object.assign({responsive: true, displaylogo: false}, next.config || {});
       // frames: the figures with a slider over t (diffusion, flow matching) animate in place
-      await Plotly.react(plot, {data: fig.data || [], layout: layout, frames: fig.frames || [],
-                                config: config});
-      if (window.frameElement) window.frameElement.dataset.points = String(points());
+      await Plotly.react(el, {data: fig.data || [], layout: layout, frames: fig.frames || [],
+                              config: config});
+      el.dataset.points = String(points(el));
     }
   } finally {
-    drawing = false;
+    el.__drawing = false;
   }
 }
 
-window.addEventListener("message", (event) => {
-  const msg = event.data;
-  if (!msg || msg.type !== "streamlit:render") return;
-  const args = msg.args || {};
-  if (args.spec === shown && args.height === height) return;
-  shown = args.spec;
-  pending = {spec: args.spec, height: args.height, config: args.config, template: args.template};
-  requestAnimationFrame(draw);
-});
-send("streamlit:componentReady", {apiVersion: 1});
-</script></body></html>
+export default function (component) {
+  const data = component.data || {};
+  const el = component.parentElement.querySelector(".genlab-live");
+  if (!el) return;
+  const base = window.location.pathname.replace(/[^/]*$/, "") + "component/" + data.assets + "/";
+  if (data.preload) {  // after the page is drawn, so the first paint does not wait for it
+    setTimeout(() => loadPlotly(base).catch(() => {}), data.preload);
+    return;
+  }
+  el.__base = base;
+  if (data.spec === el.__shown && data.height === el.__height) return;
+  el.__shown = data.spec;
+  el.__height = data.height;
+  el.style.height = data.height + "px";  // the space is kept while Plotly.js loads
+  el.__pending = {spec: data.spec, height: data.height, config: data.config};
+  requestAnimationFrame(() => draw(el));
+}
 """
+HTML = '<div class="genlab-live"></div>'
+PRELOAD_AFTER_MS = 1500
 
 
 @cache
-def _component():
-    """The component, declared once per process over a folder with PAGE and plotly.min.js."""
+def _assets() -> str:
+    """The served name of the folder with plotly.min.js and template.json, made once per plotly
+    version (shared by every process on the machine, written atomically)."""
     import plotly
+    import plotly.io as pio
 
     source = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
-    tag = hashlib.sha1(f"{plotly.__version__}\n{PAGE}".encode()).hexdigest()[:12]
-    folder = Path(tempfile.gettempdir()) / f"genlab-livechart-{tag}"
-    if not (folder / "index.html").exists():
-        tmp = Path(tempfile.mkdtemp(prefix="genlab-livechart-"))
+    template = json.dumps(pio.templates["plotly_white"].to_plotly_json())
+    tag = hashlib.sha1(f"{plotly.__version__}\n{template}".encode()).hexdigest()[:12]
+    folder = Path(tempfile.gettempdir()) / f"genlab-plotly-{tag}"
+    if not (folder / "template.json").exists():
+        tmp = Path(tempfile.mkdtemp(prefix="genlab-plotly-"))
         shutil.copyfile(source, tmp / "plotly.min.js")
-        (tmp / "index.html").write_text(PAGE, encoding="utf-8")
+        (tmp / "template.json").write_text(template, encoding="utf-8")
         try:
             tmp.rename(folder)
         except OSError:  # another process made it first
             shutil.rmtree(tmp, ignore_errors=True)
-    return components.declare_component("genlab_livechart", path=str(folder))
+    return components_v1.declare_component(ASSETS_NAME, path=str(folder)).name
+
+
+@cache
+def _component():
+    return st.components.v2.component(
+        "genlab_livechart",
+        html=HTML,
+        js=JS,
+        isolate_styles=False,  # Plotly.js styles its plots from the page's <head>
+    )
 
 
 _SPECS: OrderedDict[int, tuple[weakref.ref, str]] = OrderedDict()  # id(figure) -> its JSON
 _SPECS_MAX = 64
 _SPECS_LOCK = threading.Lock()
-
-
-@cache
-def _template() -> dict:
-    import plotly.io as pio
-
-    return pio.templates["plotly_white"].to_plotly_json()
 
 
 def _spec(fig) -> str:
@@ -144,13 +172,13 @@ def _spec(fig) -> str:
 
 def live_chart(fig, key: str, config: dict | None = None) -> None:
     """Draw `fig` (a plotly Figure) under `key`, updating the chart already on the page when
-    there is one. The figure's layout height (DEFAULT_HEIGHT without one) sizes the frame."""
+    there is one. The figure's layout height (DEFAULT_HEIGHT without one) sizes it."""
     height = int(fig.layout.height or DEFAULT_HEIGHT)
-    _component()(
-        spec=_spec(fig),
-        height=height,
-        template=_template(),
-        config=config or {},
-        key=key,
-        default=None,
-    )
+    data = {"spec": _spec(fig), "height": height, "config": config or {}, "assets": _assets()}
+    _component()(data=data, key=key, height=height)
+
+
+def preload(key: str = "livechart.preload") -> None:
+    """Load Plotly.js in the browser shortly after this page is drawn (an empty element), so
+    the live charts of the next page draw without waiting for it."""
+    _component()(data={"preload": PRELOAD_AFTER_MS, "assets": _assets()}, key=key, height="content")
