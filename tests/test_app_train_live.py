@@ -13,7 +13,8 @@ import os
 # before torch loads (see genlab/ui/__init__.py): AppTest runs scripts in exited threads too
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-import sys  # noqa: E402
+import subprocess  # noqa: E402
+import sys
 import tempfile
 import time
 import types
@@ -86,6 +87,11 @@ def widgets(at: AppTest) -> dict[str, object]:
             if w.key:
                 out[w.key] = w
     return out
+
+
+def share_link(at: AppTest) -> str:
+    """The Train page's link to its setup (a markdown link under its caption)."""
+    return next(m.value for m in at.markdown if "?method=" in m.value)
 
 
 def texts(at: AppTest) -> str:
@@ -173,7 +179,36 @@ def test_train_page_renders(home):
     assert wkey(train_scope("gan"), "steps") in w
     assert any(b.key == "start" for b in at.button)
     assert at.query_params["method"] == ["gan"] or at.query_params["method"] == "gan"
-    assert any("?method=gan&data=ring8" in c.value for c in at.code)  # the share link
+    assert "?method=gan&data=ring8" in share_link(at)
+
+
+@pytest.mark.parametrize("data", ["ring8", "mnist", "sines", "names"])
+def test_the_train_page_holds_no_element_that_delays_its_first_paint(home, data):
+    """st.plotly_chart (a 4.7 MB Plotly bundle) and st.code (a 1.5 MB highlighter) held back the
+    whole Train page in the browser until they had loaded: Start showed 0.7 s later on a cold
+    server. Its previews are live charts and text, its share link a markdown link."""
+    at = app(data=data).run()
+    assert not at.exception
+    assert not at.get("plotly_chart") and not at.code
+    assert f"data={data}" in share_link(at)
+
+
+def test_app_py_is_also_the_server_that_warms_up_before_it_answers():
+    """`streamlit run app.py` imports app.py as a module first and finds `app`, an st.App whose
+    lifespan imports the pages' modules and builds torch's first optimiser, and which serves
+    Plotly.js from its own route; each browser session then runs the file as its script."""
+    code = (
+        "import importlib.util, sys, streamlit as st\n"
+        f"spec = importlib.util.spec_from_file_location('app', {APP!r})\n"
+        "mod = importlib.util.module_from_spec(spec); spec.loader.exec_module(mod)\n"
+        "assert isinstance(mod.app, st.App), type(mod.app)\n"
+        "assert 'genlab.ui.forms' not in sys.modules  # imported by the lifespan, not before\n"
+        "from genlab.ui import livechart\n"
+        "assert livechart._assets().startswith(livechart.ASSET_ROUTE)\n"
+        "print('ok')\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.stdout.strip() == "ok", out.stderr[-2000:]
 
 
 @pytest.mark.parametrize("method", sorted(METHODS))
@@ -222,7 +257,7 @@ def test_query_params_preset_the_form(home):
     # the URL stays in sync with the form, and a change is reflected in the link
     at.number_input(key=wkey("m.vae", "beta")).set_value(4.0).run()
     assert at.query_params["beta"] in (["4.0"], "4.0")
-    assert any("beta=4.0" in c.value for c in at.code)
+    assert "beta=4.0" in share_link(at)
 
 
 def test_bad_query_values_warn_and_fall_back(home):
@@ -303,7 +338,7 @@ def test_teaching_mode_travels_in_the_link_and_survives_a_reload(home, runs_to_s
     at = app(method="gan", data="ring8").run()
     at.sidebar.toggle(key="genlab.teaching.switch").set_value(True).run()
     assert not at.exception
-    assert any("teaching=on" in c.value for c in at.code)  # the share link
+    assert "teaching=on" in share_link(at)
     assert at.query_params["teaching"] in (["on"], "on")
     # a reload is a new session with the same URL: teaching mode is still on
     again = app(method="gan", data="ring8", teaching="on").run()
@@ -331,13 +366,13 @@ def test_a_drawing_travels_in_the_link(home):
     assert not at.exception and not at.warning, [w.value for w in at.warning]
     assert at.radio(key=own_data.MODE).value == own_data.DRAW
     assert "60" in texts(at)  # the drawing's points, previewed like an upload
-    link = next(c.value for c in at.code if "?method=" in c.value)
+    link = share_link(at)
     assert "points=" in link and not at.button(key="start").disabled
     # too big for a link: the link says so instead of silently dropping it
     big = np.concatenate([rng.uniform(-3, 3, (3000, 2)), np.zeros((3000, 1))], 1)
     at.session_state[own_data.POINTS] = big.astype(np.float32)
     at.run()
-    link = next(c.value for c in at.code if "?method=" in c.value)
+    link = share_link(at)
     assert "points=" not in link
     assert any("too big to travel in the link" in c.value for c in at.caption)
 
@@ -350,7 +385,7 @@ def test_upload_dataset_preview_and_error(home):
     at.file_uploader[0].upload("pts.csv", rows.encode(), "text/csv").run()
     assert not at.exception and not at.error, [e.value for e in at.error]
     assert "300" in texts(at)  # the preview counts what was parsed
-    assert len(at.get("plotly_chart")) == 1
+    assert [c.key for c in charts(at)] == ["preview.points"]
     saved = list((Path(tempfile.gettempdir()) / own_data.UPLOAD_DIR).glob("*-pts.csv"))
     assert saved and saved[0].read_bytes() == rows.encode()  # under the temp folder, not the repo
     at.file_uploader[0].set_value(("bad.csv", b"x,y\nfoo,bar\n", "text/csv")).run()

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import re
 import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -197,3 +199,29 @@ def test_live_charts_never_blank_while_a_run_trains(server, page):
     assert not blanks, f"charts that had data were empty: {blanks}"
     assert steps[-1] > steps[0], steps
     page.get_by_role("button", name="Stop").click()
+
+
+def test_the_server_serves_plotly_once_per_browser(server, page):
+    """app.py's server (an st.App) serves Plotly.js for the live charts from its own route with a
+    year's caching: a reload takes it from the browser's cache instead of 1.5 MB again. Unknown
+    names under the route are refused."""
+    page.goto(f"{server}/?{SETUP}")
+    page.locator(".genlab-live.js-plotly-plot").first.wait_for(timeout=120_000)  # the preview
+    loads = page.evaluate(
+        "() => performance.getEntriesByType('resource').filter(e => e.name.endsWith"
+        "('plotly.min.js')).map(e => e.name)"
+    )
+    assert loads and "/genlab/assets/" in loads[0], loads
+    with urllib.request.urlopen(loads[0], timeout=30) as r:
+        assert "immutable" in r.headers["Cache-Control"] and "max-age" in r.headers["Cache-Control"]
+    page.reload()
+    page.locator(".genlab-live.js-plotly-plot").first.wait_for(timeout=120_000)
+    sizes = page.evaluate(
+        "() => performance.getEntriesByType('resource').filter(e => e.name.endsWith"
+        "('plotly.min.js')).map(e => e.transferSize)"
+    )
+    assert sizes == [0], sizes  # from the cache
+    bad = loads[0].rsplit("/", 1)[0] + "/server.log"
+    with pytest.raises(urllib.error.HTTPError) as err:
+        urllib.request.urlopen(bad, timeout=30)
+    assert err.value.code == 404

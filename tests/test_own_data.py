@@ -10,6 +10,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # see genlab/ui/__init__.py
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
+from charts import charts  # noqa: E402  (tests/charts.py)
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
 from genlab.data.points import parse_points_csv  # noqa: E402
@@ -124,7 +125,8 @@ def test_draw_preview_undo_clear_and_train(home):
     assert not at.exception
     assert "**40** points drawn" in _captions(at)
     assert "your 40 points" in _captions(at)  # the preview: parsed like an uploaded CSV
-    assert len(at.get("plotly_chart")) == 2  # the canvas and the preview scatter
+    assert len(at.get("plotly_chart")) == 1  # the canvas
+    assert [c.key for c in charts(at)] == ["draw.canvas.1", "preview.points"]  # and the preview
     at.selectbox(key="draw.class").set_value(1).run()
     _select(at, {"box": [{"x": [-2.0, -1.0], "y": [-2.0, -1.0]}]})
     n_box = round(1.0 * 40 / (np.pi * 0.5**2))

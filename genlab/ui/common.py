@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hmac
 import re
+import sys
 import threading
 import time
 from pathlib import Path
@@ -50,17 +51,20 @@ def _mark_interrupted_once(home: str) -> list[str]:
 
 
 @st.cache_resource(show_spinner=False)
-def _warm_torch_once() -> threading.Thread:
-    thread = threading.Thread(target=_warm_torch, name="genlab-warm", daemon=True)
+def _warm_torch_once() -> threading.Thread | None:
+    if "torch._dynamo" in sys.modules:  # the server's lifespan did it
+        return None
+    thread = threading.Thread(target=warm_torch, name="genlab-warm", daemon=True)
     thread.start()
     return thread
 
 
-def _warm_torch() -> None:
+def warm_torch() -> None:
     """The first optimiser a process builds imports torch._dynamo (torch.optim wraps its methods
-    in torch._disable_dynamo): 4.7 s on this 2-core machine, paid in the first run's worker
-    between Start and step 1. Paid here instead, in the background, while the user reads the
-    Train page."""
+    in torch._disable_dynamo): 1.1-4.7 s on this 2-core machine, paid in the first run's worker
+    between Start and step 1. Paid at server start instead (app.py's lifespan), or, where the
+    script runs without it (AppTest, Streamlit before st.App), in the background while the user
+    reads the Train page."""
     import torch
 
     torch.optim.Adam([torch.zeros(1, requires_grad=True)])
@@ -69,7 +73,7 @@ def _warm_torch() -> None:
 def startup() -> None:
     """Once per process (and run home): runs that a killed server left `running` on disk are
     marked `interrupted`, so they show as resumable instead of forever live; and torch's first
-    optimiser is built in the background (see _warm_torch)."""
+    optimiser is built, if the server's lifespan has not (see warm_torch)."""
     _mark_interrupted_once(str(genlab_home()))
     _warm_torch_once()
 

@@ -16,8 +16,8 @@ every chart and kept across page changes (the app is one page in the browser); e
 goes to Plotly.react, which updates the plot in place. When figures arrive faster than the
 browser draws, only the newest is drawn. Plotly.js comes from the installed `plotly` package
 (offline, no CDN): a folder holds a copy of plotly.min.js and the plotly_white template, made
-once per plotly version, and is served by Streamlit's component file route (a v1 declaration
-that is never mounted: the only way Streamlit serves files of a package that is not installed).
+once per plotly version, and is served by a route of app.py's server with a year's caching (or,
+without it, by Streamlit's component file route: a v1 declaration that is never mounted).
 `preload()` fetches and parses Plotly.js while the Train page is read, so the live page that
 Start opens draws at once.
 """
@@ -41,9 +41,9 @@ DEFAULT_HEIGHT = 400
 ASSETS_NAME = "genlab_livechart_assets"
 
 # The element's code, run in the page for each new `data`. It finds its plot (the .genlab-live
-# div), loads Plotly.js and the template once per tab (window.__genlabPlotly), and draws the
-# newest figure; it writes the number of points drawn on the div (data-points) so tests and
-# benchmarks can see what is on screen.
+# div), loads Plotly.js and the template once per tab (window.__genlabPlotly), and queues the
+# newest figure for the tab's one drawing loop; it writes the number of points drawn on the div
+# (data-points) so tests and benchmarks can see what is on screen.
 JS = """
 function loadPlotly(base) {
   if (!window.__genlabPlotly) {
@@ -72,34 +72,49 @@ function points(el) {  // as Plotly holds them (the JSON's arrays may be base64-
   return n;
 }
 
-async function draw(el) {
-  if (el.__drawing) return;
-  el.__drawing = true;
-  try {
-    const {Plotly, template} = await loadPlotly(el.__base);
-    while (el.__pending) {
-      const next = el.__pending;
-      el.__pending = null;
-      const fig = JSON.parse(next.spec);
-      const layout = Object.assign({}, fig.layout || {}, {height: next.height, autosize: true});
-      layout.template = template;  // one look for every live chart (plotly_white)
-      el.style.height = next.height + "px";
-      const config = Object.assign({responsive: true, displaylogo: false}, next.config || {});
-      // frames: the figures with a slider over t (diffusion, flow matching) animate in place
-      await Plotly.react(el, {data: fig.data || [], layout: layout, frames: fig.frames || [],
-                              config: config});
-      el.dataset.points = String(points(el));
-    }
-  } finally {
-    el.__drawing = false;
-  }
+// One queue for every chart of the tab: charts are drawn one per animation frame, the highest
+// on the page first, so the browser paints each as soon as it is drawn (a reloaded live page
+// drew its five charts in one 1.2 s task: nothing showed until all were done).
+const queue = (window.__genlabQueue = window.__genlabQueue || {charts: new Set(), busy: false});
+
+function schedule(el) {
+  queue.charts.add(el);
+  if (queue.busy) return;
+  queue.busy = true;
+  loadPlotly(el.__base)
+    .then(async ({Plotly, template}) => {
+      while (queue.charts.size) {
+        await new Promise((ok) => requestAnimationFrame(() => ok()));
+        const next = [...queue.charts]
+          .map((c) => [c.isConnected ? c.getBoundingClientRect().top : Infinity, c])
+          .sort((a, b) => a[0] - b[0])[0][1];
+        queue.charts.delete(next);
+        if (next.isConnected && next.__pending) await draw(next, Plotly, template);
+      }
+    })
+    .catch(() => queue.charts.clear())
+    .finally(() => { queue.busy = false; });
+}
+
+async function draw(el, Plotly, template) {
+  const next = el.__pending;
+  el.__pending = null;
+  const fig = JSON.parse(next.spec);
+  const layout = Object.assign({}, fig.layout || {}, {height: next.height, autosize: true});
+  layout.template = template;  // one look for every live chart (plotly_white)
+  el.style.height = next.height + "px";
+  const config = Object.assign({responsive: true, displaylogo: false}, next.config || {});
+  // frames: the figures with a slider over t (diffusion, flow matching) animate in place
+  await Plotly.react(el, {data: fig.data || [], layout: layout, frames: fig.frames || [],
+                          config: config});
+  el.dataset.points = String(points(el));
 }
 
 export default function (component) {
   const data = component.data || {};
   const el = component.parentElement.querySelector(".genlab-live");
   if (!el) return;
-  const base = window.location.pathname.replace(/[^/]*$/, "") + "component/" + data.assets + "/";
+  const base = window.location.pathname.replace(/[^/]*$/, "") + data.assets;
   if (data.preload) {  // after the page is drawn, so the first paint does not wait for it
     setTimeout(() => loadPlotly(base).catch(() => {}), data.preload);
     return;
@@ -110,17 +125,21 @@ export default function (component) {
   el.__height = data.height;
   el.style.height = data.height + "px";  // the space is kept while Plotly.js loads
   el.__pending = {spec: data.spec, height: data.height, config: data.config};
-  requestAnimationFrame(() => draw(el));
+  schedule(el);
 }
 """
 HTML = '<div class="genlab-live"></div>'
 PRELOAD_AFTER_MS = 1500
 
 
+ASSET_ROUTE = "genlab/assets"  # app.py's server serves the folder here (asset_routes)
+_routed = False  # whether this process's server has that route
+
+
 @cache
-def _assets() -> str:
-    """The served name of the folder with plotly.min.js and template.json, made once per plotly
-    version (shared by every process on the machine, written atomically)."""
+def _folder() -> Path:
+    """A folder with plotly.min.js and template.json, made once per plotly version (shared by
+    every process on the machine, written atomically); its name holds the version's hash."""
     import plotly
     import plotly.io as pio
 
@@ -136,7 +155,38 @@ def _assets() -> str:
             tmp.rename(folder)
         except OSError:  # another process made it first
             shutil.rmtree(tmp, ignore_errors=True)
-    return components_v1.declare_component(ASSETS_NAME, path=str(folder)).name
+    return folder
+
+
+@cache
+def _assets() -> str:
+    """Where the browser gets Plotly.js, relative to the app's root. From app.py's server: its
+    own route, cached by the browser for a year (the name changes with plotly's version). Else
+    (AppTest, a Streamlit without st.App): Streamlit's component file route, whose "public"
+    without a max-age made the browser fetch the 4.8 MB again (1.5 MB gzipped) on every load."""
+    folder = _folder()
+    if _routed:
+        return f"{ASSET_ROUTE}/{folder.name}/"
+    return "component/" + components_v1.declare_component(ASSETS_NAME, path=str(folder)).name + "/"
+
+
+def asset_routes() -> list:
+    """The route that serves Plotly.js and the template for every chart, for app.py's st.App."""
+    global _routed
+    from starlette.responses import FileResponse, PlainTextResponse
+    from starlette.routing import Route
+
+    async def serve(request):
+        folder = _folder()
+        name = request.path_params["name"]
+        known = ("plotly.min.js", "template.json")
+        if request.path_params["tag"] != folder.name or name not in known:
+            return PlainTextResponse("not found", status_code=404)
+        immutable = {"Cache-Control": "public, max-age=31536000, immutable"}
+        return FileResponse(folder / name, headers=immutable)
+
+    _routed = True
+    return [Route(f"/{ASSET_ROUTE}/{{tag}}/{{name}}", serve)]
 
 
 @cache
