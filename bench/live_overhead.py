@@ -200,11 +200,11 @@ def with_clients(method: str, data: str, steps: int, clients: int, home: Path, k
             run_dir = home / run_id
             # the first live chart drawn (genlab.ui.livechart)
             first.locator(LIVE_CHART).first.wait_for(timeout=120_000)
-            # hold the run while the other viewers attach (a page load is slow on a busy
-            # machine); paused time does not count in the run's training seconds
-            first.get_by_role("button", name="Pause").click(timeout=120_000)
-            first.get_by_role("button", name="Resume").wait_for(timeout=120_000)
             if kind == "chromium":
+                # hold the run while the other tabs attach (a page load is slow on a busy
+                # machine); paused time does not count in the run's training seconds
+                first.get_by_role("button", name="Pause").click(timeout=120_000)
+                first.get_by_role("button", name="Resume").wait_for(timeout=120_000)
                 for _ in range(clients - 1):
                     page = browser.new_context(viewport={"width": 1280, "height": 1000}).new_page()
                     page.goto(f"{base}/live?run={run_id}")
@@ -212,17 +212,19 @@ def with_clients(method: str, data: str, steps: int, clients: int, home: Path, k
                 for page in [c.pages[0] for c in browser.contexts]:
                     page.get_by_text("Steps/s").first.wait_for(timeout=120_000)
                     page.locator(LIVE_CHART).first.wait_for(timeout=120_000)
+                first.get_by_role("button", name="Resume").click()
             else:
+                # the wire clients attach to the running run (a wire client that attached while
+                # it was paused missed the page's redraw at the resume and polled a stale
+                # fragment: 0 step updates, where real tabs followed); the window starts once
+                # each has drawn the page
+                browser.close()  # the tab that started the run leaves; the wire clients watch
                 wires = [WireClient(base, "live", f"run={run_id}").start() for _ in range(clients)]
                 t_wait = time.time()
                 while min(w.deltas for w in wires) < 10:  # each has drawn the page
                     if time.time() - t_wait > 120:
                         raise RuntimeError("the wire clients did not receive the live page")
                     time.sleep(0.2)
-            first.get_by_role("button", name="Resume").click()
-            if kind != "chromium":
-                first.get_by_role("button", name="Pause").wait_for(timeout=120_000)
-                browser.close()  # the tab that started the run leaves; the wire clients watch
             rows = read_rows(run_dir)
             from_step = max(rows[-1]["step"] + 1 if rows else 0, WARMUP_STEPS)
             cpu_pids = [server.pid] + descendants(os.getpid(), ("chrom", "headless"))

@@ -107,8 +107,8 @@ def _body(run: Any, every: float | None) -> None:
     real_x = real.x_val[:N_REAL].numpy()
     real_y = real.y_val[:N_REAL].numpy() if real.y_val is not None else None
     fig_key = (view_key, tuple(chosen), explain.teaching())
-    cached = st.session_state.get(f"genlab.inside.{run.id}")
-    if cached is None or cached[0] != fig_key:
+
+    def build() -> list:
         height = explain.chart_height(400)  # with the controls, inside one 900 px screen
         figs = [
             viz_inside.plane_figure(
@@ -121,9 +121,12 @@ def _body(run: Any, every: float | None) -> None:
                     view, spec.class_names, chosen, height=height, uirevision=f"{run.id}-latent"
                 )
             )
-        cached = (fig_key, figs)
-        st.session_state[f"genlab.inside.{run.id}"] = cached
-    figs = cached[1]
+        return figs
+
+    # built once for every viewer of this view with these layers (it was once per browser
+    # session: 16 viewers built each new canvas 16 times, in threads that share the GIL with
+    # the training loop)
+    figs = refresh.shared(("inside-plane", run.id, *fig_key), build)
     # one canvas: the whole width of the live view's main column, its legend under it
     cols = st.columns([1] if len(figs) == 1 else [1, 1], gap="medium")
     with cols[0]:

@@ -22,7 +22,8 @@ from genlab.ui import explain, refresh, replay
 from genlab.ui.kinds import VIEWS, real_of, view_of
 from genlab.ui.livechart import live_chart
 
-CHARTS_EVERY_S = 1.0  # curves and samples (redrawn only when something new arrived)
+CHARTS_EVERY_S = 0.5  # curves and samples (redrawn only when something new arrived)
+CURVES_BUILD_S = 0.5  # the curve figures of a run, for every viewer: at most twice a second
 CURVES_KEY = "genlab.curves"  # this session's curve figures and the version they were built for
 
 
@@ -80,23 +81,21 @@ def _curves_body(run: AnyRun, every: float | None) -> None:
 
 
 def _curve_figures(run: AnyRun, smoothing: float, log_y: bool) -> list[tuple[str, Any]]:
-    """Every metric group's figure for the run's history version, built once per process
-    (`shared`) and kept in this session until the version or a setting changes."""
-    cache_key = (
-        run.id,
-        run.history.version,
-        smoothing,
-        log_y,
-        len(run.snapshot().live_changes),
-        explain.teaching(),
-    )
+    """Every metric group's figure for the run's history, shared by every viewer with the same
+    settings and rebuilt at most every CURVES_BUILD_S (refresh.shared_recent); kept in this
+    session until the version or a setting changes."""
+    version = (run.history.version, len(run.snapshot().live_changes))
+    settings = (run.id, smoothing, log_y, explain.teaching())
     cached = st.session_state.get(CURVES_KEY)
-    if cached is None or cached[0] != cache_key:
-        figs = refresh.shared(
-            ("curves", type(run).__name__, *cache_key),
+    if cached is None or cached[0] != (version, settings):
+        figs = refresh.shared_recent(
+            ("curves", type(run).__name__, *settings),
+            (*settings, *version),
             lambda: build_curve_figures(run, smoothing, log_y),
+            every=CURVES_BUILD_S,
+            force=run.snapshot().status != "running",  # a paused or ended run: its last curves
         )
-        cached = (cache_key, figs)
+        cached = ((version, settings), figs)
         st.session_state[CURVES_KEY] = cached
     return cached[1]
 
