@@ -589,3 +589,27 @@ def test_replay_of_a_done_run_plays_snapshots_and_exports_a_gif(home, runs_to_st
     gif = at.session_state[f"replay.gif.{run.id}"]
     im = Image.open(io.BytesIO(gif))
     assert im.format == "GIF" and im.n_frames == len(steps)
+
+
+def test_the_replay_redraws_the_2d_canvas_as_it_was_at_each_step(home, runs_to_stop):
+    """Issue 12: the replay shows the inside-the-model view as it was: a 2D run keeps a copy of
+    its weights at every snapshot, and the timeline draws the discriminator's field, the
+    generator's manifold and its samples from the copy kept at that step, not from the end."""
+    run = _start(runs_to_stop, steps=40, sample_every=10)
+    assert run.join(60) and run.status == "done", run.snapshot().error
+    steps = [s.step for s in run.snapshots]
+    assert run.dir.view_weight_steps() == steps  # one copy per snapshot (few: none thinned)
+    at = live_page(run.id)
+    assert not at.exception, at.exception
+    at.select_slider(key=f"replay.step.{run.id}").set_value(steps[0]).run()
+    assert not at.exception, at.exception
+    first = next(c.figure for c in charts(at) if c.key == "replay.samples")
+    assert any(f"at step {steps[0]:,}" in c.value for c in at.caption)
+    names = {t.get("name") for t in first["data"]}
+    assert {"real", "generated"} <= names and any(t["type"] == "heatmap" for t in first["data"])
+    at.select_slider(key=f"replay.step.{run.id}").set_value(steps[-1]).run()
+    last = next(c.figure for c in charts(at) if c.key == "replay.samples")
+    assert any(f"at step {steps[-1]:,}" in c.value for c in at.caption)
+    z = [t["z"] for t in first["data"] if t["type"] == "heatmap"]
+    z2 = [t["z"] for t in last["data"] if t["type"] == "heatmap"]
+    assert z != z2  # D's field at step 1 is not the field at the end

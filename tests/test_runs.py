@@ -381,3 +381,32 @@ def test_evaluations_run_beside_training_and_log_at_their_step(store, monkeypatc
     rows = [r for r in run.dir.read_metrics() if "eval/toy" in r]
     assert [r["step"] for r in rows] == steps and all(r["time/eval_s"] >= 0 for r in rows)
     assert run.snapshot().last["eval/toy"] == 300.0  # the final one is in before `done`
+
+
+def test_view_weights_are_thinned_over_the_whole_run(store, monkeypatch):
+    """A 2D run keeps its weights at every snapshot for the replay's inside views, at most
+    VIEW_WEIGHTS_MAX of them: past that, every other one of the older half goes, so the first
+    stays, the history spans the run and the newest are dense."""
+    import genlab.runs.store as store_module
+    from genlab.runs.store import RunDir
+
+    monkeypatch.setattr(store_module, "VIEW_WEIGHTS_MAX", 8)
+    d = RunDir(store.home / "thin")
+    w = {"a": torch.arange(3.0)}
+    for step in range(0, 200, 10):
+        d.save_view_weights(step, {"a": w["a"] + step})
+        assert len(d.view_weight_steps()) <= 8
+    kept = d.view_weight_steps()
+    assert kept[0] == 0 and kept[-1] == 190 and kept[-2] == 180
+    assert torch.equal(d.load_view_weights(kept[-1])["a"], w["a"] + 190)
+    gaps = [b - a for a, b in zip(kept, kept[1:])]
+    assert gaps[-1] < gaps[0]  # thinned more in the past
+
+
+def test_only_kinds_that_declare_it_keep_view_weights(store):
+    from genlab.kinds import kind_of
+
+    run = Run("toy", "ring8", {}, {"steps": 20, "sample_every": 10, "device": "cpu"}, store=store)
+    assert run.start().join(60) and run.status == "done"
+    assert kind_of("points").keeps_view_weights and run.dir.view_weight_steps()
+    assert not kind_of("images").keeps_view_weights and not kind_of("text").keeps_view_weights

@@ -41,6 +41,9 @@ class Kind:
     export_mime: ClassVar[str] = "text/csv"
     reference_n: ClassVar[int] = 0  # real items drawn under a snapshot (0 = none)
     replays: ClassVar[bool] = False  # its snapshots have replay frames (an animated GIF)
+    # the run keeps a thinned history of its weights (views/ in the run folder), so a replay can
+    # redraw the inside-the-model views as they were at each step (the 2D canvas)
+    keeps_view_weights: ClassVar[bool] = False
     value_range: ClassVar[tuple[float, float] | None] = None  # where its values lie (None: open)
 
     # ----- taking a snapshot ------------------------------------------------------------------

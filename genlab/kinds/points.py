@@ -33,6 +33,7 @@ def points_csv(arr: np.ndarray, labels: np.ndarray | None = None) -> str:
 class Points(Kind):
     name = "points"
     replays = True
+    keeps_view_weights = True  # small nets (2D): a copy every snapshot, thinned to VIEW_WEIGHTS_MAX
     snapshot_n = 1000
     reference_n = 1000
 

@@ -298,6 +298,9 @@ class Run(RunState):
         payload = kind_of(kind).take(m, seed=self.train.seed + 1)
         m.train()
         self.dir.save_sample(step, kind, payload)
+        if kind_of(kind).keeps_view_weights:  # what the replay redraws the inside views from
+            weights = {k: v.detach().to("cpu", copy=True) for k, v in m.state_dict().items()}
+            self.dir.save_view_weights(step, weights)
         self._tracking.on_snapshot(step, kind, payload)
         with self._lock:
             if self.snapshots and self.snapshots[-1].step == step:  # redrawn (stop=auto's best)

@@ -8,6 +8,8 @@ One folder per run:
                         previous pair whole (the JSON still names the previous tensors)
     samples/            one snapshot per `sample_every`: step_000200.png (images), .npy (points,
                         sequences; plain float arrays, loaded with allow_pickle=False), .txt (text)
+    views/              2D runs: the weights at each snapshot (step_000200.safetensors), thinned
+                        to VIEW_WEIGHTS_MAX, for the replay of the inside-the-model views
 Every whole-file write is atomic (temp file in the same folder, fsync, rename), so a crash leaves
 either the old file or the new one, never half of one.
 """
@@ -32,6 +34,7 @@ from safetensors.torch import save as st_save
 from genlab.kinds import KINDS, kind_of
 from genlab.methods import METHODS
 
+VIEW_WEIGHTS_MAX = 48  # weight copies a run keeps for the replay of its inside views
 CKPT_NAME = re.compile(r"last(-[0-9a-f]{16})?\.safetensors")  # no paths: a name only
 
 STATES = ("queued", "running", "paused", "done", "stopped", "failed", "interrupted")
@@ -226,6 +229,36 @@ class RunDir:
         except Exception as e:
             raise ValueError(f"checkpoint in {self.ckpt_dir} is unreadable: {e}") from None
         return tensors, meta
+
+    # ----- the weights the replay's inside views are drawn from --------------------------------
+    @property
+    def views_dir(self) -> Path:
+        return self.path / "views"
+
+    def save_view_weights(self, step: int, tensors: dict[str, torch.Tensor]) -> None:
+        """A copy of the model's weights at `step` (kinds that keep them: Kind.keeps_view_weights),
+        thinned to at most VIEW_WEIGHTS_MAX: past that, every other one of the older half goes,
+        so the history stays spread over the whole run and the newest steps stay dense."""
+        atomic_write(self.views_dir / f"step_{step:08d}.safetensors", st_save(tensors))
+        kept = self.view_weight_steps()
+        if len(kept) > VIEW_WEIGHTS_MAX:
+            older = kept[1 : len(kept) // 2]  # the first one stays: the replay's start
+            for s in older[::2]:
+                (self.views_dir / f"step_{s:08d}.safetensors").unlink(missing_ok=True)
+
+    def view_weight_steps(self) -> list[int]:
+        if not self.views_dir.exists():
+            return []
+        out = []
+        for p in self.views_dir.iterdir():
+            m = re.fullmatch(r"step_(\d+)\.safetensors", p.name)
+            if m:
+                out.append(int(m.group(1)))
+        return sorted(out)
+
+    def load_view_weights(self, step: int) -> dict[str, torch.Tensor]:
+        """The weights kept at `step` (one of view_weight_steps())."""
+        return st_load((self.views_dir / f"step_{int(step):08d}.safetensors").read_bytes())
 
     # ----- samples ---------------------------------------------------------------------------
     def save_sample(self, step: int, kind: str, payload: Any) -> None:

@@ -151,3 +151,42 @@ def _conditional(run: Any) -> bool:
 
     cls = METHODS.get(run.method_name)
     return bool(cls and cls.conditional)
+
+
+def replay_canvas(run: Any, step: int, key: str) -> bool:
+    """The 2D canvas as it was at `step` (the replay's timeline): the field, manifold and points
+    of the newest weights the run kept at or before it, with the layers chosen on the live
+    canvas. False when the run kept none that early (a run from before they were kept)."""
+    kept = [s for s in run.dir.view_weight_steps() if s <= step]
+    real = run.real_data()
+    if not kept or real is None:
+        return False
+    real_x = real.x_val[:N_REAL].numpy()
+    real_y = real.y_val[:N_REAL].numpy() if real.y_val is not None else None
+
+    def make() -> tuple[ip.PlaneView, Any] | None:
+        got = model.kept_weights_model(run.dir.path, kept[-1])
+        if got is None:
+            return None
+        m, at = got
+        y = real.y_val[:N_REAL] if real.y_val is not None else None
+        return ip.plane_view(m, real.x_val[:N_REAL], y, step=at, cls=None)
+
+    view = refresh.shared(("replay-plane-view", run.id, kept[-1]), make)
+    if view is None:
+        return False
+    chosen = [
+        layer
+        for layer in viz_inside.available_layers(view)
+        if st.session_state.get(f"inside.layer.{layer}.{run.id}", layer not in DEFAULT_OFF)
+    ]
+    fig = refresh.shared(
+        ("replay-plane", run.id, kept[-1], tuple(chosen), explain.teaching()),
+        lambda: viz_inside.plane_figure(
+            view, real_x, real_y, chosen, height=explain.chart_height(400),
+            uirevision=f"{run.id}-replay-plane",
+        ),
+    )  # fmt: skip
+    live_chart(fig, key=key)
+    st.caption(f"Inside the model at step {kept[-1]:,} (the weights kept nearest before it)")
+    return True

@@ -20,7 +20,7 @@ from genlab.runs import ENDED, REGISTRY, AnyRun, RunSnapshot
 from genlab.ui import common, explain, inside, live_controls, live_panels, refresh, replay
 from genlab.ui.kinds import view_of
 
-STATUS_EVERY_S = 0.5  # status, step, speed, progress: 2 Hz
+STATUS_EVERY_S = 0.4  # status, step, speed, progress: 2.5 Hz (0.5 s drifted to 1.93 updates/s)
 PAUSED_EVERY_S = 1.0  # as the charts: a page drawn while paused keeps its interval after Resume
 ERROR_LINES = 8
 STATUS_BADGE = {

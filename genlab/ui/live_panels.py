@@ -18,7 +18,7 @@ from genlab.data import DATASETS
 from genlab.figures import curves
 from genlab.kinds import kind_of
 from genlab.runs import AnyRun
-from genlab.ui import explain, refresh, replay
+from genlab.ui import explain, inside_points, refresh, replay
 from genlab.ui.kinds import VIEWS, real_of, view_of
 from genlab.ui.livechart import live_chart
 
@@ -174,7 +174,13 @@ def draw_snapshot(run: AnyRun, kind: str, payload: Any, step: int, key: str) -> 
 
 
 def _replay_snapshot(run: AnyRun, step: int) -> None:
+    """The samples at `step`; for a run that kept its weights (2D points), the whole canvas as
+    it was then: the discriminator's field, the generator's manifold and the samples."""
     snap = next(s for s in run.snapshots if s.step == step)
+    if kind_of(snap.kind).keeps_view_weights and inside_points.replay_canvas(
+        run, step, key="replay.samples"
+    ):
+        return
     draw_snapshot(run, snap.kind, snap.payload, step, key="replay.samples")
 
 
