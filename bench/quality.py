@@ -125,6 +125,15 @@ CASES: dict[str, tuple] = {
         [0, 1, 2],
         {**MODES8, "eval/nfe": ("<=", 20)},
     ),
+    "dpm20-ring8": (
+        "ddpm",
+        "ring8",
+        None,
+        {"sampler": "dpm2m", "sample_steps": 20},
+        {},
+        [0, 1, 2],
+        {**MODES8, "eval/nfe": ("<=", 20)},
+    ),
     "flow20-ring8": (
         "flow",
         "ring8",
