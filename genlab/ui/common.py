@@ -60,11 +60,6 @@ def _warm_torch_once() -> threading.Thread | None:
 
 
 def warm_torch() -> None:
-    import os as _os
-
-    if _os.environ.get("GENLAB_SWITCH"):
-        sys.setswitchinterval(float(_os.environ["GENLAB_SWITCH"]))
-        print("switch interval", sys.getswitchinterval(), flush=True)
     """The first optimiser a process builds imports torch._dynamo (torch.optim wraps its methods
     in torch._disable_dynamo): 1.1-4.7 s on this 2-core machine, paid in the first run's worker
     between Start and step 1. Paid at server start instead (app.py's lifespan), or, where the
