@@ -16,20 +16,25 @@ if __name__ != "__main__":  # imported by `streamlit run` (or uvicorn): the serv
     import contextlib
 
     @contextlib.asynccontextmanager
-    async def _warm_up(_app):
-        """Runs before the server answers its health check. Without it the first visitor's
-        Train page paid for the pages' imports (torch, scipy, streamlit's elements: 2.1 s on a
-        2-core machine) and torch's first optimiser (1.1 s) in a thread that fought the page's
-        script for the GIL: 8-9.5 s to show Start on a cold server, 3.3 s with it. (Imported
-        here, after the runtime started, so their st.cache_data use the runtime's storage.)"""
+    async def _lifespan(_app):
+        """Before the server answers its health check: without this the first visitor's Train
+        page paid for the pages' imports (torch, scipy, streamlit's elements: 2.1 s on a 2-core
+        machine) and torch's first optimiser (1.1 s) in a thread that fought the page's script
+        for the GIL: 8-9.5 s to show Start on a cold server, 3.3 s with it. (Imported here,
+        after the runtime started, so their st.cache_data use the runtime's storage.)
+        At shutdown (SIGTERM, Ctrl-C): the live runs stop and checkpoint. This server ends by
+        re-raising the signal, so the registry's atexit hook would not run: paused runs stayed
+        `paused` on disk."""
+        from genlab.runs import REGISTRY
         from genlab.ui import common, compare, forms, generate, links, live, runs_page  # noqa: F401
 
         common.warm_torch()
         yield
+        REGISTRY.shutdown()
 
     from genlab.ui import livechart  # no st.cache_data in it: safe before the runtime starts
 
-    app = st.App(__file__, lifespan=_warm_up, routes=livechart.asset_routes())
+    app = st.App(__file__, lifespan=_lifespan, routes=livechart.asset_routes())
 else:
     from genlab.ui import common
 

@@ -225,3 +225,25 @@ def test_the_server_serves_plotly_once_per_browser(server, page):
     with pytest.raises(urllib.error.HTTPError) as err:
         urllib.request.urlopen(bad, timeout=30)
     assert err.value.code == 404
+
+
+def test_a_server_shutdown_stops_and_checkpoints_a_paused_run(tmp_path, page):
+    """SIGTERM to `streamlit run app.py`: its server (app.py's st.App) ends by re-raising the
+    signal, so the registry's atexit hook never ran and a paused run stayed `paused` on disk.
+    The server's lifespan now stops the live runs: the run is `stopped`, with its checkpoint."""
+    import json
+
+    from genlab.runs import RunDir
+
+    home = tmp_path / "runs"
+    with app_server(home, tmp_path / "server.log") as (base, proc):
+        page.goto(f"{base}/?{SETUP}")
+        page.get_by_role("button", name="Start training").click(timeout=120_000)
+        page.wait_for_url(re.compile(r".*/live\?run=.+"), timeout=60_000)
+        page.get_by_role("button", name="Pause").click(timeout=60_000)
+        page.get_by_role("button", name="Resume").wait_for(timeout=60_000)
+        run_id = re.search(r"run=([^&]+)", page.url).group(1)
+        proc.terminate()
+        proc.wait(60)
+    assert json.loads((home / run_id / "run.json").read_text())["status"] == "stopped"
+    assert RunDir(home / run_id).has_checkpoint()
