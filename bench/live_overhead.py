@@ -17,6 +17,7 @@ Modes are interleaved over `--repeats` rounds to share the machine's noise; the 
 The CPU seconds of the server and of the browsers during the window are printed as well.
 
     python bench/live_overhead.py [--steps 3000] [--repeats 1] [--clients 1,4,16] [--client wire]
+                                  [--executor local|ray]
 
 Per viewer it prints the step-counter updates/s each wire client received and the server's CPU
 seconds per viewer. Last line: `live_overhead: ratio=R`, R = (steps/s with the largest client
@@ -28,6 +29,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -175,7 +177,9 @@ def start_server(home: Path, port: int) -> subprocess.Popen:
     raise RuntimeError("the streamlit server did not answer within 120 s")
 
 
-def with_clients(method: str, data: str, steps: int, clients: int, home: Path, kind: str) -> dict:
+def with_clients(
+    method: str, data: str, steps: int, clients: int, home: Path, kind: str, executor: str = "local"
+) -> dict:
     """Train in a server with `clients` viewers of the live page: `wire` clients (the Streamlit
     protocol a browser tab speaks, fragment timers included, without rendering; the browsers of
     a live demo run on the viewers' machines, not on the training host) or `chromium` tabs (real
@@ -194,6 +198,10 @@ def with_clients(method: str, data: str, steps: int, clients: int, home: Path, k
             browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             first = browser.new_context(viewport={"width": 1280, "height": 1000}).new_page()
             first.goto(f"{base}/?{query}")
+            if executor != "local":  # the Train page's Executor choice, as a presenter makes it
+                box = first.locator('[data-testid="stSelectbox"]').filter(has_text="Executor")
+                box.click(timeout=120_000)
+                first.get_by_role("option", name=re.compile(f"^{executor}")).click()
             first.get_by_role("button", name="Start training").click(timeout=120_000)
             first.wait_for_url("**/live?run=*", timeout=120_000)
             run_id = first.url.split("run=", 1)[1].split("&", 1)[0]
@@ -298,6 +306,13 @@ def main() -> None:
         default="wire",
         help="viewers: Streamlit-protocol clients (default) or real Chromium tabs on this machine",
     )
+    ap.add_argument(
+        "--executor",
+        choices=("local", "ray"),
+        default="local",
+        help="where the watched run trains: in the server's process (default) or in a Ray worker "
+        "process, whose interpreter the viewers' script threads do not share",
+    )
     args = ap.parse_args()
     if not Path(CHROMIUM).exists():
         sys.exit(f"{CHROMIUM} is missing: this benchmark drives a real browser")
@@ -310,7 +325,9 @@ def main() -> None:
                 res = (
                     headless(args.method, args.data, args.steps, home)
                     if m == 0
-                    else with_clients(args.method, args.data, args.steps, m, home, args.client)
+                    else with_clients(
+                        args.method, args.data, args.steps, m, home, args.client, args.executor
+                    )
                 )
                 results[m].append(res)
                 extra = (
@@ -333,6 +350,7 @@ def main() -> None:
     med = {m: statistics.median(x["steps_per_s"] for x in v) for m, v in results.items()}
     print(
         f"{args.method} on {args.data}, {args.steps} steps, {args.client} clients, "
+        f"executor {args.executor}, "
         f"median of {args.repeats}:"
     )
     for m in modes:

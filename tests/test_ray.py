@@ -208,3 +208,40 @@ def test_bf16_precision_trains_and_is_recorded(store):
     assert all(abs(v) < 1e6 for k, v in info["last"].items() if k.startswith("loss/"))
     with pytest.raises(ValueError, match="precision='fp16' is not one of fp32, bf16"):
         Run("gan", "ring8", TINY, {"precision": "fp16"}, store=store)
+
+
+def test_ray_is_started_from_a_thread_that_outlives_a_script_run():
+    """A local Ray instance's processes end with the thread that started them: started from a
+    Streamlit script run, every Ray run from the app failed about 5 s after Start ("the Ray
+    worker was lost"). ray.init now runs in a thread that lives as long as the process."""
+    import threading
+
+    from genlab.runs.ray_exec import _in_a_lasting_thread
+
+    ran_in: list[threading.Thread] = []
+    script = threading.Thread(target=lambda: _in_a_lasting_thread(
+        lambda: ran_in.append(threading.current_thread())
+    ))  # fmt: skip
+    script.start()
+    script.join(10)
+    assert not script.is_alive() and ran_in  # the script run ended, its call returned
+    assert ran_in[0] is not script and ran_in[0].is_alive()  # Ray's starter lives on
+    # from the main thread (the CLI, a notebook) it runs in place
+    _in_a_lasting_thread(lambda: ran_in.append(threading.current_thread()))
+    assert ran_in[-1] is threading.main_thread()
+    # a failure in the lasting thread reaches the caller (here a short-lived thread)
+    caught: list[BaseException] = []
+
+    def fail() -> None:
+        raise ValueError("no cluster")
+
+    def script_run() -> None:
+        try:
+            _in_a_lasting_thread(fail)
+        except ValueError as e:
+            caught.append(e)
+
+    t = threading.Thread(target=script_run)
+    t.start()
+    t.join(10)
+    assert [str(e) for e in caught] == ["no cluster"]

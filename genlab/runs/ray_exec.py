@@ -71,29 +71,61 @@ def ensure_ray(num_cpus: int | None = None) -> Any:
 
     with _init_lock:
         if not ray.is_initialized():
-            root = str(Path(genlab.__file__).resolve().parent.parent)
-            address = ray_address()
-            if address == "local":
-                # the workers share this filesystem: they import genlab from this checkout
-                path = os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p)
-                ray.init(
-                    num_cpus=num_cpus or os.cpu_count(),
-                    include_dashboard=False,
-                    log_to_driver=False,
-                    runtime_env={"env_vars": {"PYTHONPATH": path}},
-                )
-            else:
-                # a remote cluster gets this genlab package shipped with the job; torch and the
-                # rest of requirements.txt must be installed on its nodes
-                ray.init(
-                    address=address,
-                    log_to_driver=False,
-                    runtime_env={"py_modules": [str(Path(genlab.__file__).parent)]},
-                )
+            _in_a_lasting_thread(lambda: _init(ray, num_cpus))
             # registered after Ray's own exit hook, so it runs first: live Ray runs stop and
             # checkpoint while the cluster connection still exists
             atexit.register(stop_ray_runs)
     return ray
+
+
+def _in_a_lasting_thread(fn: Callable[[], None]) -> None:
+    """Run `fn` in a thread that lives as long as the process. A local Ray instance's processes
+    (raylet, GCS) end when the thread that started them ends: started from a Streamlit script
+    run (a short-lived thread), every Ray run from the app failed about 5 s after Start with
+    "the Ray worker was lost" (the raylet's log: "the parent is dead"). The main thread (the
+    CLI, a notebook) lasts already."""
+    if threading.current_thread() is threading.main_thread():
+        fn()
+        return
+    done, failed = threading.Event(), []
+
+    def body() -> None:
+        try:
+            fn()
+        except BaseException as e:  # raised again in the caller
+            failed.append(e)
+        finally:
+            done.set()
+        if not failed:
+            threading.Event().wait()  # keeps this thread, and so Ray's processes, alive
+
+    threading.Thread(target=body, name="genlab-ray-init", daemon=True).start()
+    done.wait()
+    if failed:
+        raise failed[0]
+
+
+def _init(ray: Any, num_cpus: int | None) -> None:
+    """ray.init for GENLAB_RAY_ADDRESS: a local instance, or a remote cluster."""
+    root = str(Path(genlab.__file__).resolve().parent.parent)
+    address = ray_address()
+    if address == "local":
+        # the workers share this filesystem: they import genlab from this checkout
+        path = os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p)
+        ray.init(
+            num_cpus=num_cpus or os.cpu_count(),
+            include_dashboard=False,
+            log_to_driver=False,
+            runtime_env={"env_vars": {"PYTHONPATH": path}},
+        )
+    else:
+        # a remote cluster gets this genlab package shipped with the job; torch and the
+        # rest of requirements.txt must be installed on its nodes
+        ray.init(
+            address=address,
+            log_to_driver=False,
+            runtime_env={"py_modules": [str(Path(genlab.__file__).parent)]},
+        )
 
 
 def cluster_gpus() -> float:
