@@ -115,25 +115,20 @@ CASES: dict[str, tuple] = {
         for m in ("ddpm", "flow")
         for d, RING in (("ring8", MODES8), ("grid25", MODES25))
     },
-    # few-step sampling: 20 network evaluations (DDIM / Euler), against the full sampler above
-    "ddpm20-ring8": (
-        "ddpm",
-        "ring8",
-        None,
-        {"sampler": "ddim", "sample_steps": 20},
-        {},
-        [0, 1, 2],
-        {**MODES8, "eval/nfe": ("<=", 20)},
-    ),
-    "dpm20-ring8": (
-        "ddpm",
-        "ring8",
-        None,
-        {"sampler": "dpm2m", "sample_steps": 20},
-        {},
-        [0, 1, 2],
-        {**MODES8, "eval/nfe": ("<=", 20)},
-    ),
+    # few-step sampling: 20 network evaluations (DDIM, DPM-Solver++(2M), Euler), against the
+    # full sampler above
+    **{
+        f"{case}-ring8": (
+            "ddpm",
+            "ring8",
+            None,
+            {"sampler": sampler, "sample_steps": 20},
+            {},
+            [0, 1, 2],
+            {**MODES8, "eval/nfe": ("<=", 20)},
+        )
+        for case, sampler in (("ddpm20", "ddim"), ("dpm20", "dpm2m"))
+    },
     "flow20-ring8": (
         "flow",
         "ring8",

@@ -92,6 +92,11 @@ class DDPMConfig(DenoiserConfig):
     )
 
 
+def log_snr_half(alpha_bar: torch.Tensor) -> torch.Tensor:
+    """λ = log(√ᾱ / √(1 − ᾱ)), half the log signal-to-noise ratio (DPM-Solver's time variable)."""
+    return 0.5 * (alpha_bar.log() - (1 - alpha_bar).log())
+
+
 @register
 class DDPM(Denoiser):
     name = "ddpm"
@@ -147,8 +152,7 @@ class DDPM(Denoiser):
         S = min(steps or self.cfg.sample_steps, T)
         if self.cfg.sampler != "dpm2m":
             return torch.linspace(T, 1, S).round().long().unique().flip(0)
-        a = self.alpha_bar[1 : T + 1].double()  # timesteps 1..T
-        lam = 0.5 * (a.log() - (1 - a).log())  # (T,), falling with t
+        lam = log_snr_half(self.alpha_bar[1 : T + 1].double())  # (T,) timesteps 1..T, falling
         targets = torch.linspace(float(lam[-1]), float(lam[0]), S, dtype=torch.float64)  # (S,)
         nearest = (lam[None, :] - targets[:, None]).abs().argmin(1) + 1  # (S,) timesteps
         return nearest.unique().flip(0)
@@ -202,8 +206,7 @@ class DDPM(Denoiser):
                 x = x0_hat
             else:
                 a_p = self.alpha_bar[prev]
-                lam = lambda a: 0.5 * (a.log() - (1 - a).log())  # noqa: E731  λ = log(α/σ)
-                h = lam(a_p) - lam(a_t)
+                h = log_snr_half(a_p) - log_snr_half(a_t)
                 if x0_last is None:
                     d = x0_hat
                 else:

@@ -269,7 +269,7 @@ class Run(RunState):
 
     def _publish_view(self, m: Method) -> None:
         """Copy the weights for readers (between steps, in the worker: never a torn state)."""
-        tensors = {k: v.detach().to("cpu", copy=True) for k, v in m.state_dict().items()}
+        tensors = _cpu_copy(m)
         with self._lock:
             version = self._view.version + 1 if self._view is not None else 1
             self._view = ViewState(version, m.step, m.cfg, tensors)
@@ -299,8 +299,7 @@ class Run(RunState):
         m.train()
         self.dir.save_sample(step, kind, payload)
         if kind_of(kind).keeps_view_weights:  # what the replay redraws the inside views from
-            weights = {k: v.detach().to("cpu", copy=True) for k, v in m.state_dict().items()}
-            self.dir.save_view_weights(step, weights)
+            self.dir.save_view_weights(step, _cpu_copy(m))
         self._tracking.on_snapshot(step, kind, payload)
         with self._lock:
             if self.snapshots and self.snapshots[-1].step == step:  # redrawn (stop=auto's best)
@@ -321,3 +320,8 @@ class Run(RunState):
         meta["run_step"] = m.step
         self.dir.save_checkpoint(tensors, meta)
         self._write_info()
+
+
+def _cpu_copy(m: Method) -> dict[str, torch.Tensor]:
+    """The weights as CPU tensors of their own (never sharing storage with the training ones)."""
+    return {k: v.detach().to("cpu", copy=True) for k, v in m.state_dict().items()}

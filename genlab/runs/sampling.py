@@ -63,12 +63,18 @@ def load_run(run_dir: Path | str, device: str = "cpu") -> Loaded:
             f"checkpoint_every steps and at the end)"
         )
     tensors, meta = d.load_checkpoint()
-    data = load_dataset(info["dataset"], info.get("data_file"), info.get("data_options"))
-    train = train_config(info["method"], dict(info["train_config"], device=device))
-    m = build_method(info["method"], info["method_config"], train, data.spec, device)
+    m, data = rebuild_method(info, device)
     m.restore(tensors, meta)
     m.eval()
     return Loaded(m, info, data, int(meta.get("run_step", meta.get("step", 0))), d.path)
+
+
+def rebuild_method(info: dict[str, Any], device: str = "cpu") -> tuple[Method, Dataset]:
+    """A fresh method of a saved run (its run.json `info`) on `device`, and the run's data,
+    before any weights are loaded into it."""
+    data = load_dataset(info["dataset"], info.get("data_file"), info.get("data_options"))
+    train = train_config(info["method"], dict(info["train_config"], device=device))
+    return build_method(info["method"], info["method_config"], train, data.spec, device), data
 
 
 def generator(seed: int, device: torch.device | str = "cpu") -> torch.Generator:

@@ -164,17 +164,12 @@ def replay_canvas(run: Any, step: int, key: str) -> bool:
     real_x = real.x_val[:N_REAL].numpy()
     real_y = real.y_val[:N_REAL].numpy() if real.y_val is not None else None
 
-    def make() -> tuple[ip.PlaneView, Any] | None:
-        got = model.kept_weights_model(run.dir.path, kept[-1])
-        if got is None:
-            return None
-        m, at = got
+    def make() -> ip.PlaneView:
+        m = model.kept_weights_model(run.dir.path, kept[-1])
         y = real.y_val[:N_REAL] if real.y_val is not None else None
-        return ip.plane_view(m, real.x_val[:N_REAL], y, step=at, cls=None)
+        return ip.plane_view(m, real.x_val[:N_REAL], y, step=kept[-1], cls=None)
 
     view = refresh.shared(("replay-plane-view", run.id, kept[-1]), make)
-    if view is None:
-        return False
     chosen = [
         layer
         for layer in viz_inside.available_layers(view)

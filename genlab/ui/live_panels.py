@@ -84,7 +84,8 @@ def _curve_figures(run: AnyRun, smoothing: float, log_y: bool) -> list[tuple[str
     """Every metric group's figure for the run's history, shared by every viewer with the same
     settings and rebuilt at most every CURVES_BUILD_S (refresh.shared_recent); kept in this
     session until the version or a setting changes."""
-    version = (run.history.version, len(run.snapshot().live_changes))
+    snap = run.snapshot()
+    version = (run.history.version, len(snap.live_changes))
     settings = (run.id, smoothing, log_y, explain.teaching())
     cached = st.session_state.get(CURVES_KEY)
     if cached is None or cached[0] != (version, settings):
@@ -93,7 +94,7 @@ def _curve_figures(run: AnyRun, smoothing: float, log_y: bool) -> list[tuple[str
             (*settings, *version),
             lambda: build_curve_figures(run, smoothing, log_y),
             every=CURVES_BUILD_S,
-            force=run.snapshot().status != "running",  # a paused or ended run: its last curves
+            force=snap.status != "running",  # a paused or ended run: its last curves
         )
         cached = ((version, settings), figs)
         st.session_state[CURVES_KEY] = cached

@@ -61,10 +61,9 @@ def shared_recent(slot: tuple, key: tuple, build, every: float, force: bool = Fa
     """The newest value built for `slot` (one figure of one run, with one viewer's settings),
     rebuilt for `key` at most once every `every` seconds (or three times the last build's
     duration) whatever the number of viewers, and always with `force` (a page that will not
-    poll again). A run logs several history versions
-    a second, so keyed by version alone every viewer's refresh found a new one and built it: 16
-    viewers built the curves 16 times a second, in Python threads that share the GIL with the
-    training loop (a GAN on ring8 trained at 0.33 of its headless speed)."""
+    poll again). A run logs several history versions a second, so keyed by version alone every
+    viewer's refresh found a new one and built it: 16 viewers built the curves 16 times a
+    second, in Python threads that share the GIL with the training loop."""
     with _SHARED_LOCK:
         have = _LATEST.get(slot)
         if have is not None and not force:

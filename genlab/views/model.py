@@ -16,11 +16,11 @@ from typing import Any
 
 import torch
 
-from genlab.data import Dataset, load_dataset
+from genlab.data import Dataset
 from genlab.kinds import kind_of
 from genlab.methods import Method
 from genlab.runs import sampling
-from genlab.runs.build import build_method, train_config
+from genlab.runs.build import build_method
 from genlab.runs.store import RunDir
 
 
@@ -60,21 +60,15 @@ def weights_source(run: Any, wait: float = 0.0) -> tuple[tuple, Any] | None:
     return None
 
 
-def kept_weights_model(run_dir: Any, step: int) -> tuple[Method, int] | None:
-    """(a CPU copy of the model with the newest weights the run kept at or before `step`, that
-    step), for the replay of the inside views (kinds with Kind.keeps_view_weights keep a thinned
-    history of them); None when it kept none that early."""
+def kept_weights_model(run_dir: Any, step: int) -> Method:
+    """A CPU copy of the model with the weights the run kept at `step` (one of
+    RunDir.view_weight_steps(): kinds with Kind.keeps_view_weights keep a thinned history of
+    them), for the replay of the inside views."""
     d = RunDir(run_dir)
-    kept = [s for s in d.view_weight_steps() if s <= step]
-    if not kept:
-        return None
-    info = d.read_info()
-    data = load_dataset(info["dataset"], info.get("data_file"), info.get("data_options"))
-    train = train_config(info["method"], dict(info["train_config"], device="cpu"))
-    m = build_method(info["method"], info["method_config"], train, data.spec, "cpu")
-    m.load_state_dict(d.load_view_weights(kept[-1]), strict=True)
-    m.step = kept[-1]
-    return m.eval(), kept[-1]
+    m, _ = sampling.rebuild_method(d.read_info(), "cpu")
+    m.load_state_dict(d.load_view_weights(step), strict=True)
+    m.step = int(step)
+    return m.eval()
 
 
 @dataclass
