@@ -17,7 +17,7 @@ Modes are interleaved over `--repeats` rounds to share the machine's noise; the 
 The CPU seconds of the server and of the browsers during the window are printed as well.
 
     python bench/live_overhead.py [--steps 3000] [--repeats 1] [--clients 1,4,16] [--client wire]
-                                  [--executor local|ray]
+                                  [--executor process|local|ray]
 
 Per viewer it prints the step-counter updates/s each wire client received and the server's CPU
 seconds per viewer. Last line: `live_overhead: ratio=R`, R = (steps/s with the largest client
@@ -178,7 +178,13 @@ def start_server(home: Path, port: int) -> subprocess.Popen:
 
 
 def with_clients(
-    method: str, data: str, steps: int, clients: int, home: Path, kind: str, executor: str = "local"
+    method: str,
+    data: str,
+    steps: int,
+    clients: int,
+    home: Path,
+    kind: str,
+    executor: str = "process",
 ) -> dict:
     """Train in a server with `clients` viewers of the live page: `wire` clients (the Streamlit
     protocol a browser tab speaks, fragment timers included, without rendering; the browsers of
@@ -198,10 +204,10 @@ def with_clients(
             browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             first = browser.new_context(viewport={"width": 1280, "height": 1000}).new_page()
             first.goto(f"{base}/?{query}")
-            if executor != "local":  # the Train page's Executor choice, as a presenter makes it
-                box = first.locator('[data-testid="stSelectbox"]').filter(has_text="Executor")
-                box.click(timeout=120_000)
-                first.get_by_role("option", name=re.compile(f"^{executor}")).click()
+            # the Train page's Executor choice, as a presenter makes it
+            box = first.locator('[data-testid="stSelectbox"]').filter(has_text="Executor")
+            box.click(timeout=120_000)
+            first.get_by_role("option", name=re.compile(f"^{executor}")).click()
             first.get_by_role("button", name="Start training").click(timeout=120_000)
             first.wait_for_url("**/live?run=*", timeout=120_000)
             run_id = first.url.split("run=", 1)[1].split("&", 1)[0]
@@ -238,6 +244,7 @@ def with_clients(
             cpu_pids = [server.pid] + descendants(os.getpid(), ("chrom", "headless"))
             cpu0, t0 = cpu_seconds(cpu_pids), time.time()
             server_cpu0 = cpu_seconds([server.pid])
+            wire_cpu0 = time.process_time()  # this process: the wire clients' threads
             while json.loads((run_dir / "run.json").read_text())["status"] not in ENDED:
                 time.sleep(0.5)
                 if time.time() - t0 > 1800:
@@ -247,6 +254,7 @@ def with_clients(
             cpu_pids = [server.pid] + descendants(os.getpid(), ("chrom", "headless"))
             server_cpu = cpu_seconds([server.pid]) - server_cpu0
             browser_cpu = cpu_seconds(cpu_pids) - cpu0 - server_cpu
+            wire_cpu = time.process_time() - wire_cpu0
             if kind == "chromium":
                 browser.close()
         for w in wires:
@@ -260,9 +268,11 @@ def with_clients(
             "wall_s": wall,
             "server_cpu_s": server_cpu,
             "browser_cpu_s": browser_cpu,
+            "wire_cpu_s": wire_cpu,
             "reruns": sum(w.reruns for w in wires),
             "viewer_rates": rates,
             "messages": sum(w.messages for w in wires),
+            "trains_in_server": executor == "local",
         }
     finally:
         for w in wires:
@@ -276,8 +286,9 @@ def with_clients(
 
 def viewers_line(res: dict, clients: int) -> str:
     """Per-viewer step-counter updates/s (wire clients only) and the server's CPU per viewer:
-    the server's CPU seconds less the training thread's (one busy core, GENLAB_CPU_THREADS=1),
-    per viewer and per second of the window."""
+    the server's CPU seconds (less the training thread's, one busy core with
+    GENLAB_CPU_THREADS=1, when the run trains in the server's process), per viewer and per second
+    of the window."""
     rates = res.get("viewer_rates") or []
     line = ""
     if rates:
@@ -285,7 +296,8 @@ def viewers_line(res: dict, clients: int) -> str:
             f"\n    per-viewer updates/s: min {rates[0]:.2f}, median "
             f"{statistics.median(rates):.2f}, max {rates[-1]:.2f}"
         )
-    per_viewer = max(0.0, res["server_cpu_s"] - res["wall_s"]) / clients / res["wall_s"]
+    training = res["wall_s"] if res["trains_in_server"] else 0.0
+    per_viewer = max(0.0, res["server_cpu_s"] - training) / clients / res["wall_s"]
     line += (
         f"\n    server CPU {res['server_cpu_s'] / res['wall_s']:.2f} s/s in all; beyond training "
         f"{per_viewer:.3f} s/s per viewer"
@@ -308,10 +320,11 @@ def main() -> None:
     )
     ap.add_argument(
         "--executor",
-        choices=("local", "ray"),
-        default="local",
-        help="where the watched run trains: in the server's process (default) or in a Ray worker "
-        "process, whose interpreter the viewers' script threads do not share",
+        choices=("process", "local", "ray"),
+        default="process",
+        help="where the watched run trains (the Train page's Executor): a child process of the "
+        "server (the app's default), a thread of the server's process (local), or a Ray worker "
+        "process",
     )
     args = ap.parse_args()
     if not Path(CHROMIUM).exists():
@@ -335,7 +348,8 @@ def main() -> None:
                     if m == 0
                     else (
                         f"  (from step {res['from_step']}, server CPU {res['server_cpu_s']:.1f} s, "
-                        f"browsers CPU {res['browser_cpu_s']:.1f} s over {res['wall_s']:.0f} s, "
+                        f"browsers CPU {res['browser_cpu_s']:.1f} s, wire clients CPU "
+                        f"{res['wire_cpu_s']:.1f} s over {res['wall_s']:.0f} s, "
                         f"{res['reruns']} reruns asked, {res['messages']} messages)"
                         + viewers_line(res, m)
                     )

@@ -8,7 +8,8 @@
     python -m genlab export RUN_DIR --tensorboard [DIR] [--force]
     python -m genlab sweep --method M --data D --param NAME=SPEC [--param ...] [--seeds 0,1]
                            [--metric eval/hq] [--mode max|min] [--search grid|random] ...
-Every command that trains takes --executor local|ray (ray: GENLAB_RAY_ADDRESS, default local).
+Every command that trains takes --executor local|process|ray (ray: GENLAB_RAY_ADDRESS; default
+local).
 
 This module holds the command line (the parser, with every option's help) and the entry points
 (`main`, and `console` for the `genlab` command); the commands are in `genlab.cli_commands`.
@@ -150,8 +151,8 @@ def build_parser() -> argparse.ArgumentParser:
         sub.choices[name].add_argument(
             "--executor",
             default="local",
-            help="local (background threads, default) or ray (GENLAB_RAY_ADDRESS; "
-            "pip install -r requirements-ray.txt)",
+            help="local (a thread of this process, default), process (a child process) or "
+            "ray (GENLAB_RAY_ADDRESS; pip install -r requirements-ray.txt)",
         )
     return ap
 

@@ -184,15 +184,10 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def _run_class(executor: str):
-    """Run (local threads) or RayRun (a Ray actor): the same constructor and controls."""
-    from genlab.runs import Run
+    """Run (a thread here), ProcessRun (a child process) or RayRun (a Ray actor)."""
+    from genlab.runs.executors import run_class
 
-    if executor == "local":
-        return Run
-    from genlab.runs.ray_exec import RayRun, check_executor
-
-    check_executor(executor)
-    return RayRun
+    return run_class(executor)
 
 
 def cmd_resume(args: argparse.Namespace) -> int:

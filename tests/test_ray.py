@@ -4,33 +4,16 @@ killed mid-run leaves an `interrupted` run that resumes from its checkpoint.
 
 Ray is a test dependency (requirements-dev.txt includes requirements-ray.txt), not skipped."""
 
-import time
-
 import pytest
 import ray
 from charts import charts  # tests/charts.py
+from runwait import ckpt_step, wait_for  # tests/runwait.py
 
 from genlab.runs import REGISTRY, AnyRun, Run, RunStore
 from genlab.runs.ray_exec import RayRun, ensure_ray
 from genlab.runs.state import RunState
-from genlab.runs.store import read_json
 
 TINY = {"hidden": 16, "latent_dim": 4}
-
-
-def ckpt_step(run):
-    """The step of the run's last checkpoint (its JSON half is written last, atomically)."""
-    path = run.dir.ckpt_dir / "last.json"
-    return read_json(path)["run_step"] if path.exists() else -1
-
-
-def wait_for(pred, timeout=120.0, every=0.1):
-    t0 = time.time()
-    while time.time() - t0 < timeout:
-        if pred():
-            return True
-        time.sleep(every)
-    raise AssertionError("condition not met in time")
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -117,7 +100,7 @@ def test_ray_controls_stop_resume_and_a_killed_worker(store):
     # resume on Ray; then the worker is killed mid-run
     again = RayRun.from_dir(run.dir.path, steps=100_000, store=store).start()
     wait_for(lambda: again.snapshot().step > stopped_at + 25 and ckpt_step(again) > stopped_at)
-    ray.kill(again._actor)
+    ray.kill(again._host)
     assert again.join(60)
     assert again.status == "interrupted"
     info = again.dir.read_info()
@@ -151,7 +134,11 @@ def test_train_page_executor_select_starts_a_ray_run_shown_live(store):
         at.query_params[k] = v
     at.run()
     box = at.selectbox(key=forms.EXECUTOR_KEY)
-    assert box.options == ["local (this server)", "ray (local)"] and not box.disabled
+    assert box.options == [
+        "local: a thread of the server",
+        "process: its own (default)",
+        "ray (local)",
+    ]
     box.set_value("ray").run()
     at.button(key="start").click().run()
     assert not at.exception, [e.value for e in at.exception]

@@ -1,15 +1,9 @@
 """The `ray` executor: a run trained on a Ray cluster, driven and watched from this process.
 
-An ordinary genlab `Run` trains inside a Ray actor (`RunHost`), in a Ray worker process: the same
-loop, the same run folder (the run store must be a path that the cluster's workers share, such as
-a local Ray instance on this machine or a network file system on a cluster). In this process a
-`RayRun` stands in for it: it is a `Run` (the Train, Live, Runs and Compare pages take it as one),
-whose controls go to the actor and whose readers pull what is new from the actor (history rows
-after the steps already seen, sample snapshots after the ones already held) at most every
-`POLL_EVERY_S` seconds, only when something reads.
-
-A worker that dies mid-run (killed, node lost) leaves its run `interrupted` (in run.json too): it
-resumes from its last checkpoint like any other, on either executor.
+An ordinary genlab `Run` trains inside a Ray actor (a `runs.remote.RunHost`), in a Ray worker
+process: the same loop, the same run folder (the run store must be a path that the cluster's
+workers share, such as a local Ray instance on this machine or a network file system on a
+cluster). In this process a `RayRun` (a `runs.remote.RemoteRun`) stands in for it.
 
 Ray is optional (requirements-ray.txt) and imported only here, lazily.
 """
@@ -17,8 +11,6 @@ Ray is optional (requirements-ray.txt) and imported only here, lazily.
 from __future__ import annotations
 
 import atexit
-import bisect
-import importlib.util
 import os
 import threading
 import time
@@ -26,36 +18,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import torch
-
 import genlab
 from genlab import params
-from genlab.runs.protocol import SampleSnapshot, ViewState
+from genlab.runs.executors import check_executor
 from genlab.runs.registry import REGISTRY
-from genlab.runs.run import Run
-from genlab.runs.state import RunState
-from genlab.runs.store import RunStore
-
-EXECUTORS = ("local", "ray")
-POLL_EVERY_S = 0.5  # a reader pulls new rows and samples from the actor at most this often
-CALL_TIMEOUT_S = 10.0
-INSTALL_HINT = "pip install -r requirements-ray.txt"
+from genlab.runs.remote import RemoteRun, RunHost
 
 _init_lock = threading.Lock()
 _host_cls: Any = None
-
-
-def ray_available() -> bool:
-    """Whether the optional Ray dependency is installed (without importing it)."""
-    return importlib.util.find_spec("ray") is not None
-
-
-def check_executor(name: str) -> None:
-    """ValueError unless `name` is an executor that can be used here."""
-    if name not in EXECUTORS:
-        raise ValueError(f"executor {name!r} is not one of {', '.join(EXECUTORS)}")
-    if name == "ray" and not ray_available():
-        raise ValueError(f"executor 'ray' needs Ray: {INSTALL_HINT}")
 
 
 def ray_address() -> str:
@@ -149,65 +119,6 @@ def stop_ray_runs(timeout: float = 10.0) -> None:
         r.join(max(0.0, deadline - time.time()))
 
 
-class RunHost:
-    """The Ray actor: hosts one ordinary genlab Run in a Ray worker process."""
-
-    def __init__(self, home: str, info: dict[str, Any]):
-        torch.set_num_threads(max(1, int(os.environ.get("OMP_NUM_THREADS", "1") or 1)))
-        # attach to the folder the driver created (run.json is there, maybe a checkpoint too)
-        self.run = Run(
-            info["method"],
-            info["dataset"],
-            info["method_config"],
-            info["train_config"],
-            data_file=info.get("data_file"),
-            data_options=info.get("data_options"),
-            store=RunStore(home),
-            run_id=info["id"],
-            _resume=info,
-        )
-        self.run.executor = "ray"
-
-    def start(self, pause_at: int | None = None, live: dict[str, Any] | None = None) -> str:
-        if live:  # changes made before launch (resume with a lower lr): after the restore
-            self.run.set_live(**live)
-        if pause_at is not None:
-            self.run.step_n(pause_at)
-        self.run.launch()
-        return str(self.run.device)
-
-    def wait(self, timeout: float) -> bool:
-        return self.run.join(timeout)
-
-    def control(self, name: str, *args: Any, **kwargs: Any) -> None:
-        getattr(self.run, name)(*args, **kwargs)
-
-    def view_state(self, wait: float = 0.0) -> ViewState | None:
-        return self.run.view_state(wait=wait)
-
-    def poll(self, since: dict[str, int], n_snapshots: int) -> dict[str, Any]:
-        """What is new: history rows after step `since[key]` per key, snapshots after the first
-        `n_snapshots`, and the current status figures."""
-        rows = {}
-        for key, rs in self.run.history.copy().items():
-            i = bisect.bisect_right(rs, since.get(key, -1), key=lambda r: r[0])
-            if i < len(rs):
-                rows[key] = rs[i:]
-        snap = self.run.snapshot()
-        return {
-            "status": snap.status,
-            "step": snap.step,
-            "steps_per_s": snap.steps_per_s,
-            "elapsed_s": snap.elapsed_s,
-            "error": snap.error,
-            "device": snap.device,
-            "live_changes": snap.live_changes,
-            "rows": rows,
-            "snapshots": [(s.step, s.kind, s.payload) for s in self.run.snapshots[n_snapshots:]],
-            "sweep": self.run.sweep,
-        }
-
-
 def _remote_host() -> Any:
     global _host_cls
     if _host_cls is None:
@@ -217,220 +128,40 @@ def _remote_host() -> Any:
     return _host_cls
 
 
-class RayRun(RunState):
-    """A run that trains in a Ray actor: the same settings, control state and readers as a
-    `Run` (both are a `RunState`); its controls are forwarded to the actor and its readers pull
-    what is new from it.
+class RayRun(RemoteRun):
+    """A run that trains in a Ray actor (a `RemoteRun` whose transport is Ray).
 
-    Validation (and the run folder, with run.json) happen here, before anything reaches the
-    cluster. The registry lists Ray runs but does not count them against its local cap: the
-    cluster's resources (one CPU, and one GPU where the cluster has them, per run) decide how many
-    train at once, and the rest wait in Ray's queue, shown as `queued`."""
+    The registry lists Ray runs but does not count them against its local cap: the cluster's
+    resources (one CPU, and one GPU where the cluster has them, per run) decide how many train
+    at once, and the rest wait in Ray's queue, shown as `queued`."""
 
     executor = "ray"
     takes_slot = False  # the cluster's resources decide when it trains
+    lost_message = "the Ray worker was lost"
 
     def __init__(self, *args: Any, **kwargs: Any):
         ensure_ray()  # fail here, with a clear message, when the cluster cannot be reached
-        self._actor: Any = None
-        self._since: dict[str, int] = {}
-        self._polled = 0.0
-        self._pending: Any = None  # the poll in flight (a Ray ObjectRef)
-        self._poll_lock = threading.Lock()
-        self._view_cache: tuple[float, ViewState | None] = (0.0, None)
-        self._elapsed_remote = 0.0
         super().__init__(*args, **kwargs)
-        self._elapsed_remote = self._elapsed_before
-        self.pause_at: int | None = None  # start paused after this many steps (sweeps)
 
-    # ----- launch and watch --------------------------------------------------------------------
-    def launch(self, on_end: Callable[[RunState], None] | None = None) -> None:
-        self._on_end = on_end or (lambda run: None)
-        with self._lock:
-            stop_early = self._stop
-        if stop_early:
-            self._end_unstarted()
-            return
+    def _open_host(self, info: dict[str, Any]) -> None:
         opts = dict(trial_resources(self.train), max_concurrency=4)
-        info = self.info()
-        info["status"] = "queued"
-        self._actor = _remote_host().options(**opts).remote(str(self.store.home), info)
-        with self._lock:
-            live, self._pending_live = self._pending_live, {}
-        self._actor.start.remote(self.pause_at, live)
-        self.thread = threading.Thread(
-            target=self._watch, name=f"genlab-ray-{self.id}", daemon=True
-        )
-        self.thread.start()
+        self._host = _remote_host().options(**opts).remote(str(self.store.home), info, "ray")
 
-    def _end_unstarted(self) -> None:
-        self._set_status("stopped")
-        self._ended.set()
-        self._on_end(self)
+    def _send(self, name: str, *args: Any, **kwargs: Any) -> Any:
+        return getattr(self._host, name).remote(*args, **kwargs)
 
-    def _watch(self) -> None:
-        """Wait for the actor's run to end; a dead actor means the run was interrupted."""
+    def _ready(self, ref: Any, timeout: float) -> bool:
         import ray
 
-        try:
-            while not ray.get(self._actor.wait.remote(2.0)):
-                pass
-            self._refresh(force=True)
-            # the weights as they ended, for the live view's model panels once the actor is gone
-            try:
-                view = ray.get(self._actor.view_state.remote(), timeout=CALL_TIMEOUT_S)
-                self._view_cache = (time.monotonic(), view)
-            except Exception:  # the run has ended well; only the model panels lose their copy
-                pass
-            ray.kill(self._actor)  # frees its CPU (and GPU) at once
-        except Exception as e:  # RayActorError, or the cluster connection going away
-            self._interrupted(
-                f"the Ray worker was lost: {type(e).__name__}: "
-                f"{str(e).splitlines()[0] if str(e) else ''}"
-            )
-        finally:
-            self._ended.set()
-            self._on_end(self)
+        ready, _ = ray.wait([ref], timeout=timeout)
+        return bool(ready)
 
-    def _interrupted(self, message: str) -> None:
-        with self._lock:
-            self._status = "interrupted"
-            self._error = message
-            self._steps_per_s = 0.0
-        try:
-            info = self.dir.read_info()  # what the worker last wrote (step, last metrics)
-        except ValueError:
-            info = self.info()
-        info.update(status="interrupted", error=message, executor="ray")
-        self.dir.write_info(info)
-
-    # ----- pulling state from the actor --------------------------------------------------------
-    def _refresh(self, force: bool = False) -> None:
-        """Apply the actor's answer to the last poll and send the next one. A reader never waits
-        on the cluster (an actor still queued for resources answers late): it sees the state of
-        the previous poll, at most POLL_EVERY_S plus one round trip old. `force` waits."""
-        actor = getattr(self, "_actor", None)
-        if actor is None or (self._ended.is_set() and not force):
-            return
+    def _result(self, ref: Any, timeout: float | None) -> Any:
         import ray
 
-        with self._poll_lock:
-            now = time.monotonic()
-            if not force and now - self._polled < POLL_EVERY_S:
-                return
-            self._polled = now
-            try:
-                rounds = 2 if force else 1  # forced: finish the pending poll, then a fresh one
-                for _ in range(rounds):
-                    if self._pending is None:
-                        self._pending = actor.poll.remote(dict(self._since), len(self._snapshots))
-                    ready, _ = ray.wait([self._pending], timeout=CALL_TIMEOUT_S if force else 0)
-                    if not ready:
-                        return
-                    ref, self._pending = self._pending, None
-                    self._apply(ray.get(ref))
-            except Exception:  # a dead actor is the watcher's to report
-                self._pending = None
+        return ray.get(ref, timeout=timeout)
 
-    def _apply(self, d: dict[str, Any]) -> None:
-        grouped: dict[tuple[int, float], dict[str, float]] = {}
-        for key, rows in d["rows"].items():
-            for step, t, v in rows:
-                grouped.setdefault((step, t), {})[key] = v
-            self._since[key] = rows[-1][0]
-        for (step, t), values in sorted(grouped.items()):
-            self._history.append(step, t, values)
-        new = [SampleSnapshot(s, k, p) for s, k, p in d["snapshots"]]
-        with self._lock:
-            self._snapshots.extend(new)
-            if self._status != "interrupted":
-                self._status = d["status"]
-                self._error = d["error"]
-            self._step = d["step"]
-            self._steps_per_s = d["steps_per_s"]
-            self._elapsed_remote = d["elapsed_s"]
-            self.live_changes = list(d["live_changes"])
-            self.device = torch.device(d["device"])
-
-    # the readers the pages use refresh first (rate-limited); base __init__ assigns these too
-    @property
-    def history(self) -> Any:
-        self._refresh()
-        return self._history
-
-    @history.setter
-    def history(self, value: Any) -> None:
-        self._history = value
-
-    @property
-    def snapshots(self) -> list[SampleSnapshot]:
-        self._refresh()
-        return self._snapshots
-
-    @snapshots.setter
-    def snapshots(self, value: list[SampleSnapshot]) -> None:
-        self._snapshots = value
-
-    @property
-    def status(self) -> str:
-        self._refresh()
-        with self._lock:
-            return self._status
-
-    def elapsed_s(self) -> float:
-        return getattr(self, "_elapsed_remote", 0.0)
-
-    def snapshot(self) -> Any:
-        self._refresh()
-        return super().snapshot()
-
-    def view_state(self, wait: float = 0.0) -> ViewState | None:
-        """The worker's latest copy of the weights (fetched at most every POLL_EVERY_S)."""
-        if self._actor is None or self._ended.is_set():
-            return self._view_cache[1]
-        t, cached = self._view_cache
-        if time.monotonic() - t < POLL_EVERY_S:
-            return cached
+    def _close_host(self) -> None:
         import ray
 
-        try:
-            view = ray.get(self._actor.view_state.remote(wait), timeout=CALL_TIMEOUT_S + wait)
-        except Exception:
-            view = cached
-        self._view_cache = (time.monotonic(), view)
-        return view
-
-    # ----- controls: validated here, carried out by the actor ----------------------------------
-    def _call(self, name: str, *args: Any, **kwargs: Any) -> None:
-        if self._actor is None or self._ended.is_set():
-            return
-        try:
-            self._actor.control.remote(name, *args, **kwargs)
-        except Exception:  # the cluster is gone: the watcher marks the run interrupted
-            return
-        self._polled = 0.0  # the next read shows the effect
-
-    def pause(self) -> None:
-        self._call("pause")
-
-    def resume(self) -> None:
-        self._call("resume")
-
-    def step_n(self, n: int, phases: tuple[str, ...] | None = None) -> None:
-        super().step_n(n, phases)  # validates the phases here
-        self._call("step_n", n, phases)
-
-    def set_delay(self, seconds: float) -> None:
-        super().set_delay(seconds)
-        self._call("set_delay", seconds)
-
-    def set_live(self, **changes: Any) -> None:
-        super().set_live(**changes)
-        self._call("set_live", **changes)
-
-    def stop(self) -> None:
-        with self._lock:
-            self._stop = True
-        if self._actor is None:
-            return  # not launched yet: launch sees the flag
-        self._call("stop")
+        ray.kill(self._host)

@@ -206,6 +206,24 @@ class RunState:
             self.thread.join(timeout)
         return True
 
+    def wait_first_samples(self, timeout: float) -> bool:
+        """Wait until the run has its first sample snapshot (True), or has ended, or `timeout`
+        seconds have passed: the app shows the live page once there is something to draw."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.thread is None:  # queued behind other runs: nothing comes soon
+                return False
+            self._refresh_now()
+            if self.snapshots:
+                return True
+            if self._ended.is_set():
+                return False
+            time.sleep(0.02)
+        return False
+
+    def _refresh_now(self) -> None:
+        """Bring the readers up to date now (a remote run asks its host; a run here is)."""
+
     def pause(self) -> None:
         with self._lock:
             if self._status in ("running", "queued"):
@@ -303,6 +321,8 @@ class RunState:
         )
 
     def snapshot(self) -> RunSnapshot:
+        # read before the lock: a remote run's readers refresh, which takes it
+        history, snapshots = self.history, self.snapshots
         with self._lock:
             sps = self._steps_per_s
             remaining = self.train.steps - self._step
@@ -321,10 +341,10 @@ class RunState:
                 steps_per_s=sps,
                 eta_s=eta,
                 elapsed_s=self.elapsed_s(),
-                last=self.history.last(),
-                history_version=self.history.version,
-                n_snapshots=len(self.snapshots),
-                latest=self.snapshots[-1] if self.snapshots else None,
+                last=history.last(),
+                history_version=history.version,
+                n_snapshots=len(snapshots),
+                latest=snapshots[-1] if snapshots else None,
                 error=self._error,
                 live_changes=list(self.live_changes),
                 device=str(self.device),

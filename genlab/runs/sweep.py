@@ -6,8 +6,9 @@ other. The sweep itself is recorded in `<run store>/.sweeps/<id>.json` (the spec
 trials with their run ids, and the outcome of each). What a sweep is, its axes and its check
 before anything starts are in `genlab.runs.sweep_spec`.
 
-Executors: `local` starts the trials as background runs (the registry's cap, `parallel`, decides
-how many train at once); `ray` hands them to Ray Tune (`genlab.runs.sweep_tune`), which with
+Executors: `local` and `process` start the trials as background runs, in threads of this
+process or in child processes (the registry's cap, `parallel`, decides how many train at once);
+`ray` hands them to Ray Tune (`genlab.runs.sweep_tune`), which with
 `early_stop="asha"` stops the poor ones early. The step at which each trial was stopped is
 recorded.
 """
@@ -23,8 +24,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from genlab.runs.executors import run_class
 from genlab.runs.registry import REGISTRY
-from genlab.runs.run import Run
 from genlab.runs.setup import new_run_id
 from genlab.runs.store import RunStore, read_json, write_json
 from genlab.runs.sweep_spec import SweepSpec, validate
@@ -160,7 +161,7 @@ class Sweep:
 
         def execute() -> None:  # in a thread, so that this one can report progress
             try:
-                if self.spec.executor == "local":
+                if self.spec.executor in ("local", "process"):
                     self._run_local()
                 else:
                     self._run_ray()
@@ -197,7 +198,7 @@ class Sweep:
     def _start_local_trials(self) -> None:
         runs = []
         for t in self.trials:
-            run = Run(
+            run = run_class(self.spec.executor)(
                 self.spec.method,
                 self.spec.dataset,
                 t["method_values"],

@@ -24,7 +24,7 @@ from genlab.data import DATASETS, load_dataset
 from genlab.methods import METHODS, method_class
 from genlab.metrics import evaluate
 from genlab.runs.build import build_method, method_config, train_config
-from genlab.runs.ray_exec import check_executor
+from genlab.runs.executors import check_executor
 
 SEARCHES = ("grid", "random")
 MODES = ("max", "min")

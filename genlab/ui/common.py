@@ -64,9 +64,13 @@ def warm_torch() -> None:
     in torch._disable_dynamo): 1.1-4.7 s on this 2-core machine, paid in the first run's worker
     between Start and step 1. Paid at server start instead (app.py's lifespan), or, where the
     script runs without it (AppTest, Streamlit before st.App), in the background while the user
-    reads the Train page."""
+    reads the Train page. The same for the forkserver that the `process` executor's runs are
+    forked from (it imports torch and genlab once)."""
     import torch
 
+    from genlab.runs import process_exec
+
+    process_exec.warm()
     torch.optim.Adam([torch.zeros(1, requires_grad=True)])
 
 

@@ -16,9 +16,10 @@ from genlab import params
 from genlab.data import DATASETS, Dataset
 from genlab.data.base import DataSpec
 from genlab.methods import METHODS
-from genlab.runs import Run
 from genlab.runs.build import default_choices, method_config, train_config
-from genlab.runs.ray_exec import EXECUTORS, INSTALL_HINT, RayRun, ray_address, ray_available
+from genlab.runs.executors import APP_DEFAULT, INSTALL_HINT, available, ray_available, run_class
+from genlab.runs.ray_exec import ray_address
+from genlab.runs.state import RunState
 from genlab.runs.store import NAME_MAX, clean_name
 from genlab.ui import common, own_data
 from genlab.ui.kinds import view_of
@@ -218,23 +219,30 @@ def chosen_for_data(method: str, spec: DataSpec | None) -> None:
 EXECUTOR_KEY = "genlab.executor"
 
 
-def executor_select() -> str:
-    """Where the run trains: here (local threads) or on Ray (GENLAB_RAY_ADDRESS); Ray is offered
-    only when it is installed."""
+EXECUTOR_LABELS = {
+    "process": "process: its own (default)",
+    "local": "local: a thread of the server",
+}
 
-    ok = ray_available()
-    if not ok:
-        st.session_state[EXECUTOR_KEY] = "local"
+
+def executor_select() -> str:
+    """Where the run trains: in a process of its own (the default: viewers of the live page do
+    not slow it), in a thread of the server, or on Ray (GENLAB_RAY_ADDRESS; offered when Ray is
+    installed)."""
+    choices = available()
+    if st.session_state.get(EXECUTOR_KEY) not in choices:
+        st.session_state[EXECUTOR_KEY] = APP_DEFAULT
     choice = st.selectbox(
         "Executor",
-        EXECUTORS,
+        choices,
         key=EXECUTOR_KEY,
-        disabled=not ok,
-        format_func=lambda e: "local (this server)" if e == "local" else f"ray ({ray_address()})",
-        help="ray: the run trains on the Ray cluster of GENLAB_RAY_ADDRESS (a local Ray "
-        "instance when unset) and is shown here like any other.",
+        format_func=lambda e: EXECUTOR_LABELS.get(e) or f"ray ({ray_address()})",
+        help="process: the run trains in a child process of the server, so the page scripts "
+        "of its viewers do not take turns with it on the Python interpreter (16 viewers cost "
+        "a run in the server's own thread two thirds of its speed). ray: the Ray cluster of "
+        "GENLAB_RAY_ADDRESS (a local Ray instance when unset).",
     )
-    if not ok:
+    if not ray_available():
         st.caption(f"Ray is not installed: `{INSTALL_HINT}`")
     return choice
 
@@ -294,21 +302,23 @@ def start_section(setup: Setup) -> None:
         except ValueError as e:
             st.error(f"Cannot start: {common.public_text(str(e))}")
         else:
+            # the live page opens with its first samples drawn (about 0.3 s for a run in a
+            # process of its own), not with empty charts that the next refresh fills
+            run.wait_first_samples(FIRST_SAMPLES_WAIT_S)
             st.switch_page(common.PAGE_FILES["live"], query_params={"run": run.id})
 
 
 RUN_NAME_KEY = "genlab.run_name"
+FIRST_SAMPLES_WAIT_S = 1.5  # Start waits at most this long for the run's first samples
 
 
-def start_run(setup: Setup, name: str = "") -> Run:
+def start_run(setup: Setup, name: str = "") -> RunState:
     """Validate and launch (ValueError with every problem when the setup is not valid, or when
     this session may not start runs: the read-only check is made here, on the server)."""
     if not common.can_control():
         raise ValueError(f"{common.READONLY_NOTE} Starting runs is locked.")
     name = clean_name(name)
-    cls = Run
-    if st.session_state.get(EXECUTOR_KEY, "local") == "ray":
-        cls = RayRun
+    cls = run_class(st.session_state.get(EXECUTOR_KEY, APP_DEFAULT))
     run = cls(
         setup.method,
         setup.data,

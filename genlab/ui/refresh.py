@@ -12,14 +12,65 @@ from typing import Any
 
 import streamlit as st
 import torch
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from genlab.limits import cpu_threads
 from genlab.runs import ENDED
 
 
-def fragment(body, every: float | None):
-    """`body` as a fragment that reruns every `every` seconds (None: drawn once)."""
-    return st.fragment(body, run_every=every)
+def fragment(body, every: float | None, most: float | None = None):
+    """`body` as a fragment that reruns every `every` seconds (None: drawn once), slower when
+    many viewers share the server (`pace`, as decided when the page ran), but at most every
+    `most` seconds when given."""
+    if every is None:
+        return st.fragment(body, run_every=None)
+    paced = every * st.session_state.get(PACE_KEY, 1.0)
+    return st.fragment(body, run_every=min(paced, max(every, most)) if most else paced)
+
+
+# ----- pacing: every viewer's refreshes cost the server's CPU --------------------------------
+# Each viewer's panels rerun their scripts a few times a second (about 30 ms of the server's CPU
+# each on a 2-core machine). With the run training in a process of its own, 16 viewers at full
+# rate took 0.8 of a core and slowed it to 0.74 of its headless speed: the server and the run
+# share the machine. Beyond a few viewers the panels of a page loaded then poll slower, the
+# status at least once a second (bench/live_overhead.py).
+PACES = ((4, 1.0), (8, 1.5))  # up to N live viewers in this server: intervals times this
+MOST_PACE = 2.4  # more viewers (the status panel keeps 1 Hz: live.STATUS_MOST_S)
+VIEWER_TTL_S = 5.0  # a viewer counts while it drew a live panel this recently
+PACE_KEY = "genlab.pace"
+_VIEWERS: dict[str, float] = {}  # session id -> when it last drew a live panel
+_VIEWERS_LOCK = threading.Lock()
+
+
+def pace() -> float:
+    """How much slower than their own rates the live panels poll, for the viewers now."""
+    now = time.monotonic()
+    with _VIEWERS_LOCK:
+        for sid in [s for s, t in _VIEWERS.items() if now - t > VIEWER_TTL_S]:
+            del _VIEWERS[sid]
+        n = len(_VIEWERS)
+    return next((p for most, p in PACES if n <= most), MOST_PACE)
+
+
+def note_viewer() -> None:
+    """This session draws a live panel: it counts as a viewer for VIEWER_TTL_S seconds."""
+    ctx = get_script_run_ctx()
+    if ctx is not None:
+        with _VIEWERS_LOCK:
+            _VIEWERS[ctx.session_id] = time.monotonic()
+
+
+def page_pace() -> None:
+    """At the live page's run: count this viewer and fix the pace its fragments poll at."""
+    note_viewer()
+    st.session_state[PACE_KEY] = pace()
+
+
+def keep_pace() -> None:
+    """In a polling panel: this viewer still counts. (Its pace stays the one fixed when its page
+    ran: a redraw of the page from a fragment to change it left the bench's wire clients polling
+    fragments the redraw had replaced, so a viewer's pace changes at its next page load.)"""
+    note_viewer()
 
 
 def ended_since_page_run(every: float | None, status: str) -> None:

@@ -18,7 +18,7 @@ from genlab import params
 from genlab.data import DATASETS
 from genlab.methods import METHODS
 from genlab.runs import sweep, sweep_spec
-from genlab.runs.ray_exec import EXECUTORS, INSTALL_HINT, ray_available
+from genlab.runs.executors import INSTALL_HINT, available, ray_available
 from genlab.runs.store import RunStore
 from genlab.ui import common
 
@@ -111,7 +111,7 @@ def _launch_panel() -> None:
         metric = c1.text_input("Rank by metric", "eval/hq", key="sweep_metric")
         mode = c2.radio("Best is", sweep_spec.MODES, key="sweep_mode", horizontal=True)
         ok = ray_available()
-        executor = c3.selectbox("Executor", EXECUTORS if ok else ("local",), key="sweep_exec")
+        executor = c3.selectbox("Executor", available(), key="sweep_exec")
         early = c4.selectbox(
             "Early stop",
             sweep_spec.EARLY_STOPS,
