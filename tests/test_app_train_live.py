@@ -589,6 +589,15 @@ def test_replay_of_a_done_run_plays_snapshots_and_exports_a_gif(home, runs_to_st
     gif = at.session_state[f"replay.gif.{run.id}"]
     im = Image.open(io.BytesIO(gif))
     assert im.format == "GIF" and im.n_frames == len(steps)
+    # each frame shows D's field under the points, as it was at that step (the kept weights):
+    # no frame has a white background, and the field of the first is not the field of the last
+    backgrounds = []
+    for i in (0, im.n_frames - 1):
+        im.seek(i)
+        frame = np.asarray(im.convert("RGB"), dtype=np.int16)[18:]  # below the step caption
+        assert (frame == 255).all(axis=2).mean() < 0.01  # the field: no plain white background
+        backgrounds.append(frame[5:40, 5:40])  # a corner the points do not reach
+    assert np.abs(backgrounds[0] - backgrounds[1]).max() > 10
 
 
 def test_the_replay_redraws_the_2d_canvas_as_it_was_at_each_step(home, runs_to_stop):

@@ -33,3 +33,20 @@ def test_image_and_series_frames_and_what_has_no_picture():
     assert not kind_of("text").replays and kind_of("text").frame(["abc"]) is None
     with pytest.raises(ValueError, match="no frames"):
         replay.gif([])
+
+
+def test_a_critic_field_is_drawn_in_the_live_canvas_colours_with_y_up():
+    """The GIF's underlay for 2D runs: D's values on a grid as the live canvas colours them
+    (purple = fake, white = cannot tell, green = real), the grid's first row at the bottom."""
+    z = np.full((8, 8), 0.5, dtype=np.float32)
+    z[:4] = 1.0  # low y: D says real
+    z[4:] = 0.0  # high y: D says fake
+    im = np.asarray(replay.field_image(z, mid=0.5, probability=True), dtype=np.int16)
+    assert im.shape == (replay.SIZE, replay.SIZE, 3)
+    top, bottom = im[5, 5], im[-5, -5]
+    assert top[2] > top[1] and bottom[1] > bottom[0] + 50  # purple above, green below
+    middle = np.asarray(replay.field_image(np.full((4, 4), 0.0), 0.0, probability=False))
+    assert middle.min() > 240  # a score at its "cannot tell" value: white (at 85 % opacity)
+    underlay = replay.field_image(z, 0.5, True)
+    framed = kind_of("points").frame(np.zeros((1, 2), np.float32), np.ones((4, 2)), underlay)
+    assert np.asarray(framed)[5, 5].tolist() == np.asarray(underlay)[5, 5].tolist()

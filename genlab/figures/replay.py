@@ -61,11 +61,39 @@ def _box(ref: np.ndarray, pad: float = 0.15) -> tuple[float, float, float, float
     return float(cx - half), float(cx + half), float(cy - half), float(cy + half)
 
 
-def points_frame(samples: np.ndarray, real: np.ndarray | None) -> Image.Image:
-    """2D points (n, 2+) in red over the real ones in grey, on the real data's box."""
+def frame_box(samples: np.ndarray, real: np.ndarray | None) -> tuple[float, float, float, float]:
+    """(x0, x1, y0, y1): the data box a points frame shows (the real data's, padded)."""
     samples = np.asarray(samples, dtype=np.float32)[:, :2]
-    x0, x1, y0, y1 = _box(real if real is not None and len(real) else samples)
-    im = Image.new("RGB", (SIZE, SIZE), "white")
+    return _box(real if real is not None and len(real) else samples)
+
+
+# D's colours on the live canvas (figures/inside.CRITIC_SCALE): "fake", "cannot tell", "real"
+FIELD_RGB = np.array([[117, 80, 180], [247, 247, 247], [27, 158, 119]], dtype=np.float32)
+
+
+def field_image(z: np.ndarray, mid: float, probability: bool) -> Image.Image:
+    """A discriminator's values on a grid over a frame's box (z[i, j] at the i-th y from the
+    bottom and the j-th x), as a SIZE x SIZE underlay in the live canvas's colours: purple where
+    D says fake, white where it cannot tell (`mid`), green where it says real. A probability
+    spans 0..1; a score spans mid +- its largest distance from mid in this frame."""
+    z = np.asarray(z, dtype=np.float32)
+    span = 0.5 if probability else max(float(np.nanmax(np.abs(z - mid))), 1e-6)
+    t = np.clip((z - mid) / span, -1.0, 1.0)[..., None]  # -1 fake .. 1 real
+    low, white, high = FIELD_RGB
+    rgb = np.where(t < 0, white + (low - white) * -t, white + (high - white) * t)
+    rgb = 255 - 0.85 * (255 - rgb)  # the live canvas draws it at 85 % opacity on white
+    im = Image.fromarray(np.flipud(rgb).astype(np.uint8), "RGB")  # row 0 at the top: y up
+    return im.resize((SIZE, SIZE), Image.BILINEAR)
+
+
+def points_frame(
+    samples: np.ndarray, real: np.ndarray | None, underlay: Image.Image | None = None
+) -> Image.Image:
+    """2D points (n, 2+) in red over the real ones in grey, on the real data's box
+    (`frame_box`), over `underlay` (a SIZE x SIZE picture of that box, e.g. D's field)."""
+    samples = np.asarray(samples, dtype=np.float32)[:, :2]
+    x0, x1, y0, y1 = frame_box(samples, real)
+    im = underlay.copy() if underlay is not None else Image.new("RGB", (SIZE, SIZE), "white")
     draw = ImageDraw.Draw(im)
 
     def px(p: np.ndarray) -> np.ndarray:  # data -> pixel coordinates, y up

@@ -92,8 +92,12 @@ class Kind:
         """The snapshot as one PNG (model cards, TensorBoard, MLflow, `Run.show`)."""
         raise NotImplementedError
 
-    def frame(self, payload: Any, real: np.ndarray | None = None) -> Image.Image | None:
-        """The snapshot as one frame of a replay GIF, or None for a kind without a picture."""
+    def frame(
+        self, payload: Any, real: np.ndarray | None = None, underlay: Image.Image | None = None
+    ) -> Image.Image | None:
+        """The snapshot as one frame of a replay GIF, or None for a kind without a picture;
+        `underlay`: a picture of the model at that step to draw under it, where the kind has
+        one (2D points: D's field over `figures.replay.frame_box`)."""
         return None
 
     def export(self, payload: Any) -> bytes:

@@ -44,7 +44,7 @@ class Images(Kind):
     def png(self, payload: Any, real: np.ndarray | None = None) -> bytes:
         return bytes(payload)
 
-    def frame(self, payload: Any, real: np.ndarray | None = None):
+    def frame(self, payload: Any, real: np.ndarray | None = None, underlay: Any = None):
         return png_frame(payload)
 
     def export(self, payload: Any) -> bytes:

@@ -46,8 +46,8 @@ class Points(Kind):
     def png(self, payload: Any, real: np.ndarray | None = None) -> bytes:
         return points_png(payload, real)
 
-    def frame(self, payload: Any, real: np.ndarray | None = None):
-        return points_frame(payload, real)
+    def frame(self, payload: Any, real: np.ndarray | None = None, underlay: Any = None):
+        return points_frame(payload, real, underlay)
 
     def export(self, payload: Any) -> bytes:
         return points_csv(payload).encode()

@@ -38,7 +38,7 @@ class Sequences(Kind):
     def png(self, payload: Any, real: np.ndarray | None = None) -> bytes:
         return series_png(payload, real)
 
-    def frame(self, payload: Any, real: np.ndarray | None = None):
+    def frame(self, payload: Any, real: np.ndarray | None = None, underlay: Any = None):
         return series_frame(payload)
 
     def export(self, payload: Any) -> bytes:

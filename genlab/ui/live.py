@@ -21,7 +21,7 @@ from genlab.ui import common, explain, inside, live_controls, live_panels, refre
 from genlab.ui.kinds import view_of
 
 STATUS_EVERY_S = 0.4  # status, step, speed, progress: 2.5 Hz (0.5 s drifted to 1.93 updates/s)
-STATUS_MOST_S = 0.9  # however many viewers: each sees the step counter change at 1 Hz or more
+STATUS_MOST_S = 0.8  # however many viewers: each sees the step counter change at 1 Hz or more
 PAUSED_EVERY_S = 1.0  # as the charts: a page drawn while paused keeps its interval after Resume
 ERROR_LINES = 8
 STATUS_BADGE = {

@@ -1,6 +1,7 @@
 """Replay of an ended run, like a video: one timeline (a step slider over the kept snapshots,
 Play/Pause, a speed) drives the sample snapshot at that step and a cursor on the loss curves; the
-replay exports as an animated GIF (genlab.figures.replay) for slides.
+replay exports as an animated GIF (genlab.figures.replay) for slides; a 2D run's frames show D's
+field under the points, from the weights the run kept (as the replay's canvas).
 
 While it plays, a fragment advances the timeline one snapshot per tick (its interval is the
 speed); Play and Pause act in callbacks outside the fragment, so the page reruns and the
@@ -20,9 +21,12 @@ import streamlit as st
 from genlab.figures import replay
 from genlab.kinds import kind_of
 from genlab.ui.livechart import live_chart
+from genlab.views.model import kept_weights_models
+from genlab.views.points import critic_map
 
 SPEEDS = (1, 2, 4, 8)  # snapshots per second
 MAX_FRAMES = 120  # a longer run's GIF takes every k-th snapshot (the last one always)
+FIELD_GRID = 48  # D's field under a 2D frame: cells per side (smoothed to the frame's size)
 
 
 @dataclass(frozen=True)
@@ -120,5 +124,21 @@ def make_gif(run: Any, ms_per_frame: int, views: Views) -> bytes:
     picked = snaps[::k] if snaps[::k][-1] is snaps[-1] else [*snaps[::k], snaps[-1]]
     kind = kind_of(snaps[-1].kind)
     real = views.real_items(run) if kind.reference_n else None
-    frames = [replay.captioned(kind.frame(s.payload, real), s.step) for s in picked]
+    fields = _fields(run, picked, real) if kind.keeps_view_weights else {}
+    frames = [
+        replay.captioned(kind.frame(s.payload, real, fields.get(s.step)), s.step) for s in picked
+    ]
     return replay.gif(frames, ms_per_frame)
+
+
+def _fields(run: Any, picked: list, real: np.ndarray | None) -> dict[int, Any]:
+    """D's field under each frame, as the replay's canvas draws it, from the weights the run
+    kept (step -> underlay); empty for a method without D or a run that kept no weights."""
+    box = replay.frame_box(picked[-1].payload, real)
+    out = {}
+    for step, m in kept_weights_models(run.dir.path, [s.step for s in picked]):
+        c = critic_map(m, box, n=FIELD_GRID)
+        if c is None:
+            return {}
+        out[step] = replay.field_image(c.z, c.mid, c.label == "P(real)")
+    return out

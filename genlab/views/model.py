@@ -71,6 +71,25 @@ def kept_weights_model(run_dir: Any, step: int) -> Method:
     return m.eval()
 
 
+def kept_weights_models(run_dir: Any, steps: list[int]) -> Any:
+    """(step, model) for each of `steps`: one CPU copy of the model, loaded in turn with the
+    weights the run kept last at or before each step (the first kept ones before that); nothing
+    when the run kept none. For a replay GIF's frames; the model is the same object each time."""
+    d = RunDir(run_dir)
+    kept = d.view_weight_steps()
+    if not kept:
+        return
+    m, _ = sampling.rebuild_method(d.read_info(), "cpu")
+    m.eval()
+    loaded = None
+    for step in steps:
+        at = max((k for k in kept if k <= step), default=kept[0])
+        if at != loaded:
+            m.load_state_dict(d.load_view_weights(at), strict=True)
+            m.step, loaded = int(at), at
+        yield step, m
+
+
 @dataclass
 class ViewModel:
     method: Method  # on the CPU, eval mode; never the training thread's module
