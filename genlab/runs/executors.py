@@ -11,17 +11,17 @@ All three take the same constructor and controls and are read the same way.
 
 from __future__ import annotations
 
-import importlib.util
 from typing import Any
+
+from genlab.runs.process_exec import ProcessRun
+from genlab.runs.ray_exec import INSTALL_HINT, RayRun, ray_available
+from genlab.runs.run import Run
+
+__all__ = ["APP_DEFAULT", "EXECUTORS", "INSTALL_HINT", "available", "check_executor", "run_class"]
 
 EXECUTORS = ("local", "process", "ray")
 APP_DEFAULT = "process"
-INSTALL_HINT = "pip install -r requirements-ray.txt"
-
-
-def ray_available() -> bool:
-    """Whether the optional Ray dependency is installed (without importing it)."""
-    return importlib.util.find_spec("ray") is not None
+_CLASSES = {"local": Run, "process": ProcessRun, "ray": RayRun}
 
 
 def available() -> tuple[str, ...]:
@@ -40,14 +40,4 @@ def check_executor(name: str) -> None:
 def run_class(name: str) -> Any:
     """The run class of executor `name`: the same constructor, controls and readers."""
     check_executor(name)
-    if name == "process":
-        from genlab.runs.process_exec import ProcessRun
-
-        return ProcessRun
-    if name == "ray":
-        from genlab.runs.ray_exec import RayRun
-
-        return RayRun
-    from genlab.runs.run import Run
-
-    return Run
+    return _CLASSES[name]

@@ -11,6 +11,7 @@ Ray is optional (requirements-ray.txt) and imported only here, lazily.
 from __future__ import annotations
 
 import atexit
+import importlib.util
 import os
 import threading
 import time
@@ -20,12 +21,18 @@ from typing import Any
 
 import genlab
 from genlab import params
-from genlab.runs.executors import check_executor
 from genlab.runs.registry import REGISTRY
 from genlab.runs.remote import RemoteRun, RunHost
 
+INSTALL_HINT = "pip install -r requirements-ray.txt"
+
 _init_lock = threading.Lock()
 _host_cls: Any = None
+
+
+def ray_available() -> bool:
+    """Whether the optional Ray dependency is installed (without importing it)."""
+    return importlib.util.find_spec("ray") is not None
 
 
 def ray_address() -> str:
@@ -36,7 +43,8 @@ def ray_address() -> str:
 def ensure_ray(num_cpus: int | None = None) -> Any:
     """Connect to the cluster of GENLAB_RAY_ADDRESS once per process (or start a local Ray
     instance with this machine's CPUs) and return the `ray` module."""
-    check_executor("ray")
+    if not ray_available():
+        raise ValueError(f"executor 'ray' needs Ray: {INSTALL_HINT}")
     import ray
 
     with _init_lock:
