@@ -180,6 +180,10 @@ class RemoteRun(RunState):
                 f"{self.lost_message}: {type(e).__name__}: "
                 f"{str(e).splitlines()[0] if str(e) else ''}"
             )
+            try:  # a host that is still there (a call failed, not the host) must not linger
+                self._close_host()
+            except Exception:
+                pass
         finally:
             self._ended.set()
             self._on_end(self)
