@@ -3,6 +3,8 @@ forkserver, its live state arrives through the proxy, the controls work, a child
 leaves an `interrupted` run that resumes from its checkpoint, and the server's shutdown stops
 and checkpoints it."""
 
+import os
+import signal
 import time
 
 import pytest
@@ -24,8 +26,6 @@ def store(tmp_path, monkeypatch):
 
 
 def test_process_run_trains_in_a_child_and_obeys_the_controls(store):
-    import os
-
     run = ProcessRun(
         "gan",
         "ring8",
@@ -67,6 +67,11 @@ def test_a_killed_child_leaves_an_interrupted_run_that_resumes(store):
         store=store,
     ).start()
     wait_for(lambda: ckpt_step(run) >= 50)
+    # Ctrl-C in a terminal reaches the child too: it trains on (the server stops it, cleanly)
+    os.kill(run._host.process.pid, signal.SIGINT)
+    at = run.snapshot().step
+    wait_for(lambda: run.snapshot().step > at + 20)
+    assert run._host.process.is_alive() and run.status == "running"
     run._host.kill()
     assert run.join(60)
     assert run.status == "interrupted"

@@ -19,6 +19,7 @@ from __future__ import annotations
 import itertools
 import multiprocessing
 import pickle
+import signal
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -87,6 +88,9 @@ def _serve(conn: Connection, home: str, info: dict[str, Any], data: bytes | None
     """The child: host the run and answer calls `(id, name, args, kwargs)` with
     `(id, ok, value)` until the parent sends None or goes away. `data`: the pickled dataset
     the parent has loaded (None: load it here)."""
+    # Ctrl-C in the terminal reaches the whole process group: the server decides, and stops
+    # this run through the pipe (it checkpoints), rather than the child dying mid-step
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     lock = threading.Lock()
     try:
         if data is not None:
