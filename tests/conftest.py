@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from genlab.runs import Run
+from genlab.runs import Run, RunStore
 
 # One intra-op thread: the tests start background runs beside the main thread, and OpenMP's
 # spinning threads then fight over the 2 cores (measured here: a classifier that trains in 15 s on
@@ -16,6 +16,12 @@ def home(tmp_path, monkeypatch):
     """A fresh run store for the test (GENLAB_HOME); a test file may define its own."""
     monkeypatch.setenv("GENLAB_HOME", str(tmp_path / "runs"))
     return tmp_path / "runs"
+
+
+@pytest.fixture
+def store(home):
+    """The test's run store (GENLAB_HOME, as `home`); a test file may define its own."""
+    return RunStore(home)
 
 
 @pytest.fixture

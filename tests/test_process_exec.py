@@ -10,19 +10,13 @@ import time
 import pytest
 from runwait import ckpt_step, wait_for  # tests/runwait.py
 
-from genlab.runs import REGISTRY, AnyRun, Run, RunStore
+from genlab.runs import REGISTRY, AnyRun, Run
 from genlab.runs.executors import EXECUTORS, check_executor, run_class
 from genlab.runs.process_exec import ProcessRun
 from genlab.runs.registry import RunRegistry
 from genlab.runs.state import RunState
 
 TINY = {"hidden": 16, "latent_dim": 4}
-
-
-@pytest.fixture
-def store(tmp_path, monkeypatch):
-    monkeypatch.setenv("GENLAB_HOME", str(tmp_path))
-    return RunStore(tmp_path)
 
 
 def test_process_run_trains_in_a_child_and_obeys_the_controls(store):

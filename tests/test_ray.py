@@ -9,7 +9,7 @@ import ray
 from charts import charts  # tests/charts.py
 from runwait import ckpt_step, wait_for  # tests/runwait.py
 
-from genlab.runs import REGISTRY, AnyRun, Run, RunStore
+from genlab.runs import REGISTRY, AnyRun, Run
 from genlab.runs.ray_exec import RayRun, ensure_ray
 from genlab.runs.state import RunState
 
@@ -21,12 +21,6 @@ def local_ray():
     ensure_ray(num_cpus=2)
     yield
     ray.shutdown()
-
-
-@pytest.fixture
-def store(tmp_path, monkeypatch):
-    monkeypatch.setenv("GENLAB_HOME", str(tmp_path))
-    return RunStore(tmp_path)
 
 
 def test_ray_run_completes_with_live_snapshots_and_lands_in_the_store(store):

@@ -131,10 +131,10 @@ def load_dataset(name: str, data_file: str | None = None, options: dict | None =
         raise ValueError(f"dataset {name!r} is built from your own file: give --data-file PATH")
     if options and not info.Config:
         raise ValueError(f"dataset {name!r} takes no options (got {', '.join(options)})")
-    key = _cache_key(name, data_file, cfg)
+    key = (name, str(data_file), repr(cfg))
     if key not in _CACHE:
         ds = info.loader(data_file, cfg) if (info.upload or info.Config) else info.loader()
-        keep_loaded(ds, name, data_file, options)
+        _keep(key, ds)
     return _CACHE[key]
 
 
@@ -143,13 +143,13 @@ def keep_loaded(ds: Dataset, name: str, data_file: str | None, options: dict | N
     the data its parent loaded already: an image set takes seconds to load)."""
     info = dataset_info(name)
     cfg = params.build(info.Config, options or {}) if info.Config else None
-    _CACHE[_cache_key(name, data_file, cfg)] = ds
+    _keep((name, str(data_file), repr(cfg)), ds)
+
+
+def _keep(key: tuple[str, str, str], ds: Dataset) -> None:
+    _CACHE[key] = ds
     if len(_CACHE) > 16:  # user uploads could pile up in a long-lived server
         _CACHE.pop(next(iter(_CACHE)))
-
-
-def _cache_key(name: str, data_file: str | None, cfg: Any) -> tuple[str, str, str]:
-    return (name, str(data_file), repr(cfg))
 
 
 def split(

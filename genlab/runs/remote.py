@@ -227,7 +227,7 @@ class RemoteRun(RunState):
                 # the next poll: answered by the next read, or (forced, or where the host
                 # answers at once) now
                 self._pending = self._send("poll", dict(self._since), len(self._snapshots))
-                if (force or wait > 0) and self._ready(self._pending, wait):
+                if wait > 0 and self._ready(self._pending, wait):
                     ref, self._pending = self._pending, None
                     self._apply(self._result(ref, 0.0))
             except Exception:  # a dead host is the watcher's to report

@@ -165,7 +165,7 @@ def replay_canvas(run: Any, step: int, key: str) -> bool:
     real_y = real.y_val[:N_REAL].numpy() if real.y_val is not None else None
 
     def make() -> ip.PlaneView:
-        m = model.kept_weights_model(run.dir.path, kept[-1])
+        _, m = next(model.kept_weights_models(run.dir.path, [kept[-1]]))
         y = real.y_val[:N_REAL] if real.y_val is not None else None
         return ip.plane_view(m, real.x_val[:N_REAL], y, step=kept[-1], cls=None)
 

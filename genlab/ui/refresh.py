@@ -53,7 +53,10 @@ def pace() -> float:
 
 
 def note_viewer() -> None:
-    """This session draws a live panel: it counts as a viewer for VIEWER_TTL_S seconds."""
+    """This session draws a live panel: it counts as a viewer for VIEWER_TTL_S seconds. (A
+    viewer's pace stays the one fixed when its page ran: a redraw of the page from a fragment to
+    change it left the bench's wire clients polling fragments the redraw had replaced, so a
+    viewer's pace changes at its next page load.)"""
     ctx = get_script_run_ctx()
     if ctx is not None:
         with _VIEWERS_LOCK:
@@ -64,13 +67,6 @@ def page_pace() -> None:
     """At the live page's run: count this viewer and fix the pace its fragments poll at."""
     note_viewer()
     st.session_state[PACE_KEY] = pace()
-
-
-def keep_pace() -> None:
-    """In a polling panel: this viewer still counts. (Its pace stays the one fixed when its page
-    ran: a redraw of the page from a fragment to change it left the bench's wire clients polling
-    fragments the redraw had replaced, so a viewer's pace changes at its next page load.)"""
-    note_viewer()
 
 
 def ended_since_page_run(every: float | None, status: str) -> None:
@@ -122,16 +118,8 @@ def shared_recent(slot: tuple, key: tuple, build, every: float, force: bool = Fa
             wait = max(every, 3 * took)  # a build slowed by many viewers: fewer builds
             if have[0] == key or slot in _BUILDING or time.monotonic() - done < wait:
                 return have[1]
-        _BUILDING[slot] = time.monotonic()
-    t0 = time.monotonic()
-    try:
-        value = shared(key, build)
-    finally:
-        with _SHARED_LOCK:
-            _BUILDING.pop(slot, None)
-            _LAST_BUILD_S[slot] = (time.monotonic(), time.monotonic() - t0)
-    _keep_latest(slot, key, value)
-    return value
+            _BUILDING[slot] = time.monotonic()
+    return _build_timed(slot, key, build)
 
 
 def shared_latest(slot: tuple, key: tuple, build, wait: bool = False) -> tuple[tuple, Any]:
@@ -158,18 +146,27 @@ def shared_latest(slot: tuple, key: tuple, build, wait: bool = False) -> tuple[t
 
     def job() -> None:
         torch.set_num_threads(cpu_threads())  # this thread's count, as the run's worker
-        t0 = time.monotonic()
         try:
-            _keep_latest(slot, key, shared(key, build))
+            _build_timed(slot, key, build)
         except Exception:  # the next refresh tries again; the page keeps the last view
             logging.getLogger(__name__).exception("building %s failed", key)
-        finally:
-            with _SHARED_LOCK:
-                _BUILDING.pop(slot, None)
-                _LAST_BUILD_S[slot] = (time.monotonic(), time.monotonic() - t0)
 
     threading.Thread(target=job, name="genlab-view", daemon=True).start()
     return have
+
+
+def _build_timed(slot: tuple, key: tuple, build) -> Any:
+    """shared(key, build) as `slot`'s newest value; the slot is no longer building, and how
+    long it took paces the next build."""
+    t0 = time.monotonic()
+    try:
+        value = shared(key, build)
+    finally:
+        with _SHARED_LOCK:
+            _BUILDING.pop(slot, None)
+            _LAST_BUILD_S[slot] = (time.monotonic(), time.monotonic() - t0)
+    _keep_latest(slot, key, value)
+    return value
 
 
 def _keep_latest(slot: tuple, key: tuple, value: Any) -> None:

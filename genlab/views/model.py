@@ -60,21 +60,11 @@ def weights_source(run: Any, wait: float = 0.0) -> tuple[tuple, Any] | None:
     return None
 
 
-def kept_weights_model(run_dir: Any, step: int) -> Method:
-    """A CPU copy of the model with the weights the run kept at `step` (one of
-    RunDir.view_weight_steps(): kinds with Kind.keeps_view_weights keep a thinned history of
-    them), for the replay of the inside views."""
-    d = RunDir(run_dir)
-    m, _ = sampling.rebuild_method(d.read_info(), "cpu")
-    m.load_state_dict(d.load_view_weights(step), strict=True)
-    m.step = int(step)
-    return m.eval()
-
-
 def kept_weights_models(run_dir: Any, steps: list[int]) -> Any:
-    """(step, model) for each of `steps`: one CPU copy of the model, loaded in turn with the
-    weights the run kept last at or before each step (the first kept ones before that); nothing
-    when the run kept none. For a replay GIF's frames; the model is the same object each time."""
+    """(step, model) for each of `steps`: one CPU copy of the model (eval mode), loaded in turn
+    with the weights the run kept last at or before each step (the first kept ones before that;
+    kinds with Kind.keeps_view_weights keep a thinned history of them); nothing when the run
+    kept none. For the replay's canvas and GIF frames; the model is the same object each time."""
     d = RunDir(run_dir)
     kept = d.view_weight_steps()
     if not kept:
