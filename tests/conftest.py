@@ -11,6 +11,20 @@ from genlab.runs import Run, RunStore
 torch.set_num_threads(1)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _no_runs_in_the_checkout(tmp_path_factory):
+    """A test without its own GENLAB_HOME writes to a temporary one, not to ./runs of the
+    checkout (the dataset classifiers' cache was written there)."""
+    import os
+
+    before = os.environ.get("GENLAB_HOME")
+    if before is None:
+        os.environ["GENLAB_HOME"] = str(tmp_path_factory.mktemp("genlab-home"))
+    yield
+    if before is None:
+        os.environ.pop("GENLAB_HOME", None)
+
+
 @pytest.fixture
 def home(tmp_path, monkeypatch):
     """A fresh run store for the test (GENLAB_HOME); a test file may define its own."""
