@@ -140,7 +140,19 @@ def start(tab: Tab, started: list[str], home: Path) -> str:
     run_id = re.search(r"run=([^&]+)", tab.page.url).group(1)
     started.append(run_id)
     tab.run_id = run_id
-    tab.page.get_by_text("Steps/s").first.wait_for()
+    try:
+        tab.page.get_by_text("Steps/s").first.wait_for()
+    except sync_api.TimeoutError:
+        # as with the Start button: one reload, then a failure that says what the page showed
+        # and what the server last logged
+        tab.page.reload()
+        try:
+            tab.page.get_by_text("Steps/s").first.wait_for()
+        except sync_api.TimeoutError:
+            shown = tab.page.locator("body").inner_text(timeout=5_000)[:800]
+            log = (home.parent / "server.log").read_text()[-1500:]
+            message = f"{tab.name}: no live status for {run_id} after a reload; it showed"
+            raise AssertionError(f"{message} {shown!r}; the server's log ends {log!r}") from None
     return "start"
 
 

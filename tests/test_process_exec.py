@@ -89,6 +89,36 @@ def test_shutdown_stops_and_checkpoints_process_runs_and_queues_beyond_the_cap(s
     assert second.status == "stopped" and ckpt_step(second) == -1
 
 
+@pytest.mark.parametrize("cls", [Run, ProcessRun], ids=["local", "process"])
+def test_controls_set_while_queued_apply_when_the_run_starts(store, cls):
+    registry = RunRegistry(max_concurrent=1)
+    values = {"steps": 100_000, "log_every": 10, "eval_every": 0}
+    first = cls("gan", "ring8", TINY, values, store=store).start(registry)
+    second = cls("gan", "ring8", TINY, values, store=store).start(registry)
+    third = cls("gan", "ring8", TINY, values, store=store).start(registry)
+    # Pause shows at once on a queued run, and Resume puts it back in the queue
+    second.pause()
+    assert second.status == "paused" and second.dir.read_info()["status"] == "paused"
+    third.pause()
+    third.resume()
+    assert third.status == "queued"
+    third.set_delay(0.01)
+    first.stop()
+    # its turn comes: it pauses before its first step (its slot held, as any paused run's)
+    assert first.join(60)
+    wait_for(lambda: second.thread is not None)
+    time.sleep(1.0)
+    assert second.status == "paused" and second.snapshot().step == 0
+    second.step_n(7)
+    wait_for(lambda: second.snapshot().step == 7 and second.status == "paused")
+    second.stop()
+    assert second.join(60)
+    wait_for(lambda: third.snapshot().step > 0)  # slow motion, not paused
+    assert third.status == "running" and third.delay == 0.01
+    third.stop()
+    assert third.join(60)
+
+
 def test_the_stop_state_and_eval_eta_come_from_the_child(store):
     run = ProcessRun(
         "gan",

@@ -52,11 +52,15 @@ class RunHost:
         )
         self.run.executor = executor
 
-    def start(self, pause_at: int | None = None, live: dict[str, Any] | None = None) -> str:
-        if live:  # changes made before launch (resume with a lower lr): after the restore
-            self.run.set_live(**live)
-        if pause_at is not None:
-            self.run.step_n(pause_at)
+    def start(self, controls: dict[str, Any]) -> str:
+        """Launch the run with the controls set while it waited (`RemoteRun._controls`)."""
+        if controls["live"]:  # changes made before launch (resume with a lower lr)
+            self.run.set_live(**controls["live"])
+        self.run.set_delay(controls["delay"])
+        if controls["paused"]:
+            self.run.pause()
+        if controls["steps"] is not None:
+            self.run.step_n(controls["steps"], controls["phases"])
         self.run.launch()
         return str(self.run.device)
 
@@ -120,7 +124,6 @@ class RemoteRun(RunState):
         self._eval_eta_remote = 0.0
         super().__init__(*args, **kwargs)
         self._elapsed_remote = self._elapsed_before
-        self.pause_at: int | None = None  # start paused after this many steps (sweeps)
 
     # ----- the transport -----------------------------------------------------------------------
     def _open_host(self, info: dict[str, Any]) -> None:
@@ -149,13 +152,25 @@ class RemoteRun(RunState):
         info = self.info()
         info["status"] = "queued"
         self._open_host(info)
-        with self._lock:
-            live, self._pending_live = self._pending_live, {}
-        self._send("start", self.pause_at, live)
+        self._send("start", self._controls())
         self.thread = threading.Thread(
             target=self._watch, name=f"genlab-{self.executor}-{self.id}", daemon=True
         )
         self.thread.start()
+
+    def _controls(self) -> dict[str, Any]:
+        """What was set while the run was queued (paused, Step N, slow motion, live changes):
+        the host applies it before its first step."""
+        with self._lock:
+            live, self._pending_live = self._pending_live, {}
+            steps = None if self._pause_at is None else max(1, self._pause_at - self._step)
+            return {
+                "live": live,
+                "delay": self._delay,
+                "paused": self._paused,
+                "steps": steps,
+                "phases": self._phases,
+            }
 
     def _end_unstarted(self) -> None:
         self._set_status("stopped")
@@ -324,10 +339,13 @@ class RemoteRun(RunState):
             return
         self._polled = 0.0  # the next read shows the effect
 
+    # each control is also recorded here: a queued run (no host yet) passes it on at launch
     def pause(self) -> None:
+        super().pause()
         self._call("pause")
 
     def resume(self) -> None:
+        super().resume()
         self._call("resume")
 
     def step_n(self, n: int, phases: tuple[str, ...] | None = None) -> None:

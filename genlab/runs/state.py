@@ -225,10 +225,16 @@ class RunState:
         """Bring the readers up to date now (a remote run asks its host; a run here is)."""
 
     def pause(self) -> None:
+        """Pause after the current step. A queued run shows as paused at once; it keeps its
+        place in the queue and pauses before its first step."""
         with self._lock:
-            if self._status in ("running", "queued"):
-                self._paused = True
-                self._resume_cond.notify_all()
+            if self._status not in ("running", "queued"):
+                return
+            self._paused = True
+            self._resume_cond.notify_all()
+            waiting = self._status == "queued" and self.thread is None
+        if waiting:
+            self._set_status("paused")
 
     def resume(self) -> None:
         with self._lock:
@@ -236,6 +242,9 @@ class RunState:
             self._pause_at = None
             self._phases = None
             self._resume_cond.notify_all()
+            waiting = self._status == "paused" and self.thread is None
+        if waiting:
+            self._set_status("queued")  # back to waiting for its turn
 
     def step_n(self, n: int, phases: tuple[str, ...] | None = None) -> None:
         """Train `n` more steps, then pause. `phases` (a subset of the method's `phases`, e.g.
