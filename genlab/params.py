@@ -330,8 +330,9 @@ class TrainConfig:
         label="Patience (evaluations)",
         low=1,
         high=1000,
-        help="stop=auto: evaluations without a gain of 2% on the measure before the run "
-        "stops (or, with the step schedule, before the learning rate drops).",
+        help="stop=auto: evaluations without a gain of 2% on the measure (0.2% on a text "
+        "validation NLL, computed exactly) before the run stops (or, with the step "
+        "schedule, before the learning rate drops).",
         group="Run",
         advanced=True,
     )

@@ -201,9 +201,12 @@ def test_sequences_train_and_sample_varied_starts():
 def test_short_text_lists_train_about_12_epochs():
     from genlab.methods.lstm import LSTM
 
+    def plain(spec):
+        return {k: getattr(v, "value", v) for k, v in LSTM.defaults_for(spec).items()}
+
     names = load_dataset("names").spec  # 4,647 training names: 12 epochs is under 500 steps
-    assert LSTM.defaults_for(names) == {"steps": 500}
-    assert LSTM.defaults_for(load_dataset("surnames").spec) == {}  # 79,919: the 2,000 default
-    assert LSTM.defaults_for(load_dataset("sines").spec) == {}
+    assert plain(names) == {"steps": 500, "eval_every": 75}  # evaluated every 2 passes
+    assert plain(load_dataset("surnames").spec) == {}  # 79,919: the 2,000 default
+    assert plain(load_dataset("sines").spec) == {}
     mid = dataclasses.replace(names, n_train=12_800)  # 12 epochs of batch 128 = 1,200 steps
-    assert LSTM.defaults_for(mid) == {"steps": 1200}
+    assert plain(mid) == {"steps": 1200}  # 2 passes = 200 steps: the stop=auto cadence is finer

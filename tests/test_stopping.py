@@ -118,6 +118,37 @@ def test_old_run_folders_trained_a_fixed_number_of_steps(store):
     assert RunDir(r.dir.path).read_info()["train_config"]["stop"] == "steps"
 
 
+def test_a_text_nll_keeps_training_on_gains_under_two_percent():
+    # the validation NLL is exact: 0.01 nats/char each evaluation is the model, not noise
+    s = Stopper("text", patience=3)
+    for i in range(12):
+        s.update(100 * (i + 1), {"eval/nll": 2.4 - 0.01 * i})
+    assert s.reason() is None and s.best().step == 1200
+    for i in range(3):
+        s.update(1300 + 100 * i, {"eval/nll": 2.29 - 0.001 * i})  # 0.05%: converged
+    assert s.reason() == "no gain on eval/nll for 3 evaluations"
+
+
+def test_a_short_text_list_gets_a_smaller_model_and_closer_evaluations(tmp_path):
+    names = load_dataset("names")
+    words = ["".join(names.spec.vocab[int(t)] for t in row if int(t) > 0) for row in names.x_train]
+    choices = {}
+    for n in (300, 1500):
+        path = tmp_path / f"names{n}.txt"
+        path.write_text("\n".join(words[:n]))
+        spec = load_dataset("textfile", data_file=str(path)).spec
+        assert 0 < spec.train_chars < (5_000 if n == 300 else 20_000)
+        choices[n] = {k: (v, why) for k, v, why in default_choices("lstm", spec)}
+    tiny, small = choices[300], choices[1500]
+    assert tiny["hidden"][0] == 64 and tiny["dropout"][0] == 0.5
+    assert "training characters" in tiny["hidden"][1]
+    assert "hidden" not in small and small["dropout"][0] == 0.5
+    assert tiny["eval_every"][0] == 10 and small["eval_every"][0] == 20
+    assert train_config("lstm", {"eval_every": 50}, spec).eval_every == 50  # the user's wins
+    big = {k for k, _, _ in default_choices("lstm", names.spec)}
+    assert not big & {"hidden", "dropout", "emb_dim"}  # 32,552 characters: the defaults
+
+
 def test_defaults_never_read_a_datasets_name_or_its_known_modes():
     for name, info in DATASETS.items():
         if info.upload:

@@ -37,6 +37,7 @@ class DataSpec:
     mode_std: float = 0.0
     near_binary: bool = False  # images: >= 85% of pixels within 0.1 of 0 or 1 (Bernoulli data)
     clusters: int = 0  # 2D points: Gaussian components BIC picks (data/facts.py); 0 = unknown
+    train_chars: int = 0  # text: characters a model predicts in the training split, ends included
     description: str = ""
 
     def to_dict(self) -> dict[str, Any]:
@@ -185,6 +186,8 @@ def make_dataset(
     if kind == "images" and "near_binary" not in spec_kw:
         near = ((x_train < NEAR) | (x_train > 1 - NEAR)).float().mean()
         spec_kw["near_binary"] = bool(near >= NEAR_BINARY_SHARE)
+    if kind == "text":
+        spec_kw["train_chars"] = int((x_train[:, 1:] >= 0).sum())  # PAD is -1
     if kind == "points" and x_train.shape[1:] == (2,) and "clusters" not in spec_kw:
         spec_kw["clusters"] = count_clusters(x_train)
     spec = DataSpec(

@@ -14,15 +14,55 @@ whatever `state` (from the previous call, None at the start) has read before.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import torch
 
+from genlab.methods.base import because
+
 PAD = -1
+# text defaults from the size of the list (`CharLM.text_defaults`)
+EVAL_PASSES = 2  # evaluate every this many passes over the training list...
+EVAL_MIN, EVAL_AUTO_MIN = 10, 100  # ...at least 10 steps apart, where the stop=auto cadence
+# (runs.build.auto_eval_every, never under 100 steps) would leave a short list to overfit between
+# two evaluations: 300 names (270 training) are 2 steps a pass at batch 128
 GREEDY_BELOW = 1e-3  # a smaller temperature overflows logits / temp; its limit is greedy anyway
 
 
 class CharLM:
     """Mixin for a `Method` subclass (listed before `Method` among its bases)."""
+
+    TEXT_EPOCHS, MIN_STEPS = 12, 500  # text: default length, in passes over the training list
+    # (training characters below which, method config values): a short list is fitted by a
+    # smaller or more regularised model (the subclasses measure theirs)
+    SMALL_TEXT: tuple[tuple[int, dict[str, Any]], ...] = ()
+
+    @classmethod
+    def text_defaults(cls, spec: Any) -> dict[str, Any]:
+        """Defaults for a text list from its size alone: the step cap (TEXT_EPOCHS passes,
+        within MIN_STEPS and the method's default), how often to evaluate (a short list is
+        memorised within a few passes: stop=auto must see it), and SMALL_TEXT's settings."""
+        if spec.kind != "text":
+            return {}
+        batch, steps = cls.train_defaults["batch_size"], cls.train_defaults["steps"]
+        per_pass = spec.n_train / batch
+        out: dict[str, Any] = {}
+        fit = max(cls.MIN_STEPS, math.ceil(cls.TEXT_EPOCHS * per_pass))
+        if fit < steps:
+            why = f"{spec.n_train:,} training lines: about {cls.TEXT_EPOCHS} passes over them"
+            out["steps"] = because(fit, f"{why}, at most {fit:,} steps")
+        each = max(EVAL_MIN, 5 * round(EVAL_PASSES * per_pass / 5))
+        if each < EVAL_AUTO_MIN:
+            out["eval_every"] = because(
+                each, f"evaluated every {EVAL_PASSES} passes over the list ({each} steps)"
+            )
+        for below, values in cls.SMALL_TEXT:
+            if spec.train_chars and spec.train_chars < below:
+                settings = ", ".join(f"{k} {v:g}" for k, v in values.items())
+                why = f"{spec.train_chars:,} training characters (under {below:,}): {settings}"
+                out.update({k: because(v, why) for k, v in values.items()})
+                break
+        return out
 
     @torch.no_grad()
     def evaluate(self, data):

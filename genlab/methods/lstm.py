@@ -140,19 +140,22 @@ class LSTM(CharLM, Method):
     train_defaults = {"batch_size": 128, "steps": 2000}
     description = "Autoregressive LSTM: next character (cross-entropy) or next value (Gaussian)."
     BANK = 512  # sequences: first-step values kept to draw sample starts from
-    TEXT_EPOCHS, MIN_STEPS = 12, 500  # text: default length, in passes over the training list
+    # A short list is memorised long before 2,000 steps. `names` (4,647 training names), seed 0:
+    # held-out nats/char 1.875 / 1.925 / 2.044 and novel samples 72% / 47% / 30% after 500 /
+    # 1,000 / 2,000 steps. So text trains about 12 epochs, within 500-2,000 steps (makemore's
+    # names.txt, 28,830 names: 2,000 steps, 1.947 nats, 69% novel).
+    TEXT_EPOCHS, MIN_STEPS = 12, 500
+    # Shorter lists, stop=auto (seed 0, best held-out nats/char; bench/RESULTS.md, session 12):
+    # 300 names (2,000 characters) 2.164 at the defaults, 2.113 with width 64, embedding 32 and
+    # dropout 0.5; 1,500 names 2.067, 2.056 with dropout 0.5
+    SMALL_TEXT = (
+        (5_000, {"hidden": 64, "emb_dim": 32, "dropout": 0.5}),
+        (20_000, {"dropout": 0.5}),
+    )
 
     @classmethod
     def defaults_for(cls, spec: Any) -> dict[str, Any]:
-        # A short list is memorised long before 2,000 steps. `names` (4,647 training names),
-        # seed 0: held-out nats/char 1.875 / 1.925 / 2.044 and novel samples 72% / 47% / 30%
-        # after 500 / 1,000 / 2,000 steps. So text trains about 12 epochs, within 500-2,000
-        # steps (makemore's names.txt, 28,830 names: 2,000 steps, 1.947 nats, 69% novel).
-        if spec.kind != "text":
-            return {}
-        batch, steps = cls.train_defaults["batch_size"], cls.train_defaults["steps"]
-        fit = max(cls.MIN_STEPS, math.ceil(cls.TEXT_EPOCHS * spec.n_train / batch))
-        return {"steps": fit} if fit < steps else {}
+        return cls.text_defaults(spec)
 
     def __init__(self, cfg: LSTMConfig, spec):
         super().__init__(cfg, spec)

@@ -31,6 +31,7 @@ from genlab.runs.store import RunStore
 
 POLL_EVERY_S = 0.5  # a reader pulls new rows and samples (and weights) at most this often
 CALL_TIMEOUT_S = 10.0
+LAST_WRITE_S = 1.0  # how long a killed host may still write its run folder
 
 
 class RunHost:
@@ -53,10 +54,13 @@ class RunHost:
         self.run.executor = executor
 
     def start(self, controls: dict[str, Any]) -> str:
-        """Launch the run with the controls set while it waited (`RemoteRun._controls`)."""
+        """Launch the run with the controls set while it waited (`RemoteRun._controls`). Only
+        what was set: a host answers several calls at once, so a control sent just after this
+        one may have been carried out already."""
         if controls["live"]:  # changes made before launch (resume with a lower lr)
             self.run.set_live(**controls["live"])
-        self.run.set_delay(controls["delay"])
+        if controls["delay"]:
+            self.run.set_delay(controls["delay"])
         if controls["paused"]:
             self.run.pause()
         if controls["steps"] is not None:
@@ -208,12 +212,18 @@ class RemoteRun(RunState):
             self._status = "interrupted"
             self._error = message
             self._steps_per_s = 0.0
-        try:
-            info = self.dir.read_info()  # what the host last wrote (step, last metrics)
-        except ValueError:
-            info = self.info()
-        info.update(status="interrupted", error=message, executor=self.executor)
-        self.dir.write_info(info)
+        # a host that is being killed may still write run.json as it goes (a Ray actor's process
+        # outlives the moment Ray reports it dead): the state is written again if it did
+        for _ in range(2):
+            try:
+                info = self.dir.read_info()  # what the host last wrote (step, last metrics)
+            except ValueError:
+                info = self.info()
+            if info.get("status") == "interrupted":
+                break
+            info.update(status="interrupted", error=message, executor=self.executor)
+            self.dir.write_info(info)
+            time.sleep(LAST_WRITE_S)
 
     # ----- pulling state from the host ---------------------------------------------------------
     def _refresh(self, force: bool = False) -> None:
