@@ -26,6 +26,11 @@ EVAL_PASSES = 2  # evaluate every this many passes over the training list...
 EVAL_MIN, EVAL_AUTO_MIN = 10, 100  # ...at least 10 steps apart, where the stop=auto cadence
 # (runs.build.auto_eval_every, never under 100 steps) would leave a short list to overfit between
 # two evaluations: 300 names (270 training) are 2 steps a pass at batch 128
+SMALL_TEXT_WHY = {
+    "hidden": "a narrower model",
+    "emb_dim": "smaller character embeddings",
+    "dropout": "more dropout",
+}
 GREEDY_BELOW = 1e-3  # a smaller temperature overflows logits / temp; its limit is greedy anyway
 
 
@@ -49,8 +54,11 @@ class CharLM:
         out: dict[str, Any] = {}
         fit = max(cls.MIN_STEPS, math.ceil(cls.TEXT_EPOCHS * per_pass))
         if fit < steps:
-            why = f"{spec.n_train:,} training lines: about {cls.TEXT_EPOCHS} passes over them"
-            out["steps"] = because(fit, f"{why}, at most {fit:,} steps")
+            why = (
+                f"{spec.n_train:,} training lines, {per_pass:,.1f} steps a pass: at most {fit:,} "
+                f"steps ({cls.TEXT_EPOCHS} passes, {cls.MIN_STEPS:,} at least)"
+            )
+            out["steps"] = because(fit, why)
         each = max(EVAL_MIN, 5 * round(EVAL_PASSES * per_pass / 5))
         if each < EVAL_AUTO_MIN:
             out["eval_every"] = because(
@@ -58,9 +66,9 @@ class CharLM:
             )
         for below, values in cls.SMALL_TEXT:
             if spec.train_chars and spec.train_chars < below:
-                settings = ", ".join(f"{k} {v:g}" for k, v in values.items())
-                why = f"{spec.train_chars:,} training characters (under {below:,}): {settings}"
-                out.update({k: because(v, why) for k, v in values.items()})
+                short = f"{spec.train_chars:,} training characters (under {below:,})"
+                for k, v in values.items():
+                    out[k] = because(v, f"{short}: {SMALL_TEXT_WHY.get(k, 'a short list')}")
                 break
         return out
 
