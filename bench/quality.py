@@ -138,6 +138,24 @@ CASES: dict[str, tuple] = {
         [0, 1, 2],
         {**MODES8, "eval/nfe": ("<=", 20)},
     ),
+    # images: FD under the VAE's on digits (11.84, seed 0), aiming under the GAN's (9.50); with
+    # class conditioning and guidance, the dataset classifier's accuracy on the asked class
+    **{
+        f"{m}-digits": (m, "digits", None, {}, {}, [0], {"eval/fd": ("<", 11.84)})
+        for m in ("ddpm", "flow")
+    },
+    **{
+        f"{m}-cond-digits": (
+            m,
+            "digits",
+            None,
+            {"cond": "class"},
+            {},
+            [0],
+            {"eval/cond_acc": (">=", 0.95), "eval/fd": ("<", 11.84)},
+        )
+        for m in ("ddpm", "flow")
+    },
     "ddpm-moons": ("ddpm", "moons", None, {}, {}, [0], {"eval/mmd": ("<=", "2*floor/mmd")}),
     "flow-moons": ("flow", "moons", None, {}, {}, [0], {"eval/mmd": ("<=", "2*floor/mmd")}),
     "transformer-names": (
@@ -158,6 +176,20 @@ CASES: dict[str, tuple] = {
         [0],
         {"eval/nll": ("<=", 1.95), "eval/novelty": (">=", 0.5)},
     ),
+    # the two character models side by side at equal wall time: 120 s of training each (stop=auto
+    # with a cap they do not reach), run one after the other
+    **{
+        f"{m}-namestxt-120s": (
+            m,
+            "textfile",
+            str(NAMES_TXT),
+            {},
+            {"stop": "auto", "steps": 100_000, "time_budget": 120},
+            [0],
+            {"eval/nll": ("<", "floor/nll_bigram")},
+        )
+        for m in ("lstm", "transformer")
+    },
 }
 
 
