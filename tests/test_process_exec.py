@@ -102,6 +102,10 @@ def test_controls_set_while_queued_apply_when_the_run_starts(store, cls):
     third.pause()
     third.resume()
     assert third.status == "queued"
+    third.pause()
+    third.step_n(5)  # Step N: it waits for its turn again, to train 5 steps then pause
+    assert third.status == "queued"
+    third.resume()
     third.set_delay(0.01)
     first.stop()
     # its turn comes: it pauses before its first step (its slot held, as any paused run's)

@@ -242,9 +242,7 @@ class RunState:
             self._pause_at = None
             self._phases = None
             self._resume_cond.notify_all()
-            waiting = self._status == "paused" and self.thread is None
-        if waiting:
-            self._set_status("queued")  # back to waiting for its turn
+        self._unpause_waiting()
 
     def step_n(self, n: int, phases: tuple[str, ...] | None = None) -> None:
         """Train `n` more steps, then pause. `phases` (a subset of the method's `phases`, e.g.
@@ -263,6 +261,14 @@ class RunState:
             self._phases = phases
             self._paused = False
             self._resume_cond.notify_all()
+        self._unpause_waiting()
+
+    def _unpause_waiting(self) -> None:
+        """A run paused while queued goes back to waiting for its turn (resume, Step N)."""
+        with self._lock:
+            waiting = self._status == "paused" and self.thread is None
+        if waiting:
+            self._set_status("queued")
 
     def set_delay(self, seconds: float) -> None:
         """Slow motion: sleep `seconds` (0 to 5) after every step, so a person can follow it."""
