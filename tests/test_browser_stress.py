@@ -112,20 +112,25 @@ class Tab:
         self.page.get_by_role("button", name=label).first.click()
 
 
-def start(tab: Tab, started: list[str], home: Path) -> str:
-    tab.page.goto(f"{tab.base}/?{SETUP}")
+def once_more(tab: Tab, action, missing: str, home: Path) -> None:
+    """`action`, and what a person does with a page that never finished drawing: reload it once;
+    a second miss fails with what the page showed and what the server last logged."""
     try:
-        tab.click("Start training", prefix=True)
+        action()
     except sync_api.TimeoutError:
-        # what a person does with a page that never finished drawing: reload it once; a second
-        # miss fails with what the page showed instead of the button
         tab.page.reload()
         try:
-            tab.click("Start training", prefix=True)
+            action()
         except sync_api.TimeoutError:
             shown = tab.page.locator("body").inner_text(timeout=5_000)[:800]
-            message = f"{tab.name}: no Start button after a reload; it showed {shown!r}"
-            raise AssertionError(message) from None
+            log = (home.parent / "server.log").read_text()[-1500:]
+            message = f"{tab.name}: {missing} after a reload; it showed {shown!r}"
+            raise AssertionError(f"{message}; the server's log ends {log!r}") from None
+
+
+def start(tab: Tab, started: list[str], home: Path) -> str:
+    tab.page.goto(f"{tab.base}/?{SETUP}")
+    once_more(tab, lambda: tab.click("Start training", prefix=True), "no Start button", home)
     try:
         tab.page.wait_for_url(LIVE_URL, timeout=SETUP_WAIT_MS // 2)
     except sync_api.TimeoutError:
@@ -140,19 +145,8 @@ def start(tab: Tab, started: list[str], home: Path) -> str:
     run_id = re.search(r"run=([^&]+)", tab.page.url).group(1)
     started.append(run_id)
     tab.run_id = run_id
-    try:
-        tab.page.get_by_text("Steps/s").first.wait_for()
-    except sync_api.TimeoutError:
-        # as with the Start button: one reload, then a failure that says what the page showed
-        # and what the server last logged
-        tab.page.reload()
-        try:
-            tab.page.get_by_text("Steps/s").first.wait_for()
-        except sync_api.TimeoutError:
-            shown = tab.page.locator("body").inner_text(timeout=5_000)[:800]
-            log = (home.parent / "server.log").read_text()[-1500:]
-            message = f"{tab.name}: no live status for {run_id} after a reload; it showed"
-            raise AssertionError(f"{message} {shown!r}; the server's log ends {log!r}") from None
+    status_shown = lambda: tab.page.get_by_text("Steps/s").first.wait_for()  # noqa: E731
+    once_more(tab, status_shown, f"no live status for {run_id}", home)
     return "start"
 
 

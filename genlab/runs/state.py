@@ -232,9 +232,7 @@ class RunState:
                 return
             self._paused = True
             self._resume_cond.notify_all()
-            waiting = self._status == "queued" and self.thread is None
-        if waiting:
-            self._set_status("paused")
+        self._mark_waiting("queued", "paused")
 
     def resume(self) -> None:
         with self._lock:
@@ -242,7 +240,7 @@ class RunState:
             self._pause_at = None
             self._phases = None
             self._resume_cond.notify_all()
-        self._unpause_waiting()
+        self._mark_waiting("paused", "queued")
 
     def step_n(self, n: int, phases: tuple[str, ...] | None = None) -> None:
         """Train `n` more steps, then pause. `phases` (a subset of the method's `phases`, e.g.
@@ -261,14 +259,18 @@ class RunState:
             self._phases = phases
             self._paused = False
             self._resume_cond.notify_all()
-        self._unpause_waiting()
+        self._mark_waiting("paused", "queued")
 
-    def _unpause_waiting(self) -> None:
-        """A run paused while queued goes back to waiting for its turn (resume, Step N)."""
+    def _mark_waiting(self, was: str, now: str) -> None:
+        """A run not launched yet shows Pause at once (queued -> paused), and Resume or Step N
+        put it back to waiting for its turn (paused -> queued). Checked and set in one hold of
+        the lock: a launch in between keeps the status its worker sets."""
         with self._lock:
-            waiting = self._status == "paused" and self.thread is None
-        if waiting:
-            self._set_status("queued")
+            changed = self._status == was and self.thread is None
+            if changed:
+                self._status = now
+        if changed:
+            self._write_info()
 
     def set_delay(self, seconds: float) -> None:
         """Slow motion: sleep `seconds` (0 to 5) after every step, so a person can follow it."""
