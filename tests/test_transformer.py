@@ -9,6 +9,7 @@ import torch
 
 from genlab import params
 from genlab.data import load_dataset
+from genlab.methods.charlm import trim_pad
 from genlab.metrics.text import bigram_nll
 from genlab.runs.build import build_method
 
@@ -90,3 +91,18 @@ def test_strings_longer_than_the_context_are_scored_with_a_sliding_window():
     x = m._as_tokens([long])[:, :-1]  # (1, 27)
     tail = m.logits(x[:, -m.block :])[:, -1].softmax(-1)
     assert torch.allclose(m.next_char_probs([long])[0, -1], tail[0], atol=1e-6)
+
+
+@pytest.mark.parametrize("method", ["transformer", "lstm"])
+def test_a_batch_is_trimmed_to_its_longest_item_without_changing_the_loss(method):
+    ds = load_dataset("names")
+    train = params.build(params.TrainConfig, {"seed": 0, "device": "cpu"})
+    m = build_method(method, {"hidden": 32}, train, ds.spec)
+    lengths = (ds.x_val != PAD).sum(1)  # (N,) tokens per item
+    short = ds.x_val[lengths <= 6][:16]  # (16, L): items of at most 4 characters, padded to L
+    assert (short[:, 6:] == PAD).all() and short.shape[1] > 7
+    assert trim_pad(short).shape[1] == 6
+    padded = torch.cat([short, torch.full((16, 5), PAD)], 1)  # more padding than the list's
+    loss = m._losses(trim_pad(short))["loss/nll"]
+    assert torch.allclose(m._losses(short)["loss/nll"], loss)
+    assert torch.allclose(m._losses(padded)["loss/nll"], loss)

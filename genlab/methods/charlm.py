@@ -34,6 +34,14 @@ SMALL_TEXT_WHY = {
 GREEDY_BELOW = 1e-3  # a smaller temperature overflows logits / temp; its limit is greedy anyway
 
 
+def trim_pad(x: torch.Tensor) -> torch.Tensor:
+    """(B, L) tokens without the trailing columns that are PAD in every row. Both models are
+    causal, so the loss is unchanged, and a batch is padded to its own longest item instead of
+    the list's: on names.txt (longest 15, mean 6.1) a batch of 128 rarely holds one over 11."""
+    used = (x != PAD).any(0).nonzero()  # (k, 1) columns holding a token
+    return x[:, : int(used[-1]) + 1] if len(used) else x
+
+
 class CharLM:
     """Mixin for a `Method` subclass (listed before `Method` among its bases)."""
 

@@ -28,7 +28,7 @@ from torch import nn
 
 from genlab.methods import knobs
 from genlab.methods.base import Method, register
-from genlab.methods.charlm import PAD, CharLM
+from genlab.methods.charlm import PAD, CharLM, trim_pad
 from genlab.params import param
 
 NAMES = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")  # torch.nn.LSTM's, per layer k: _l{k}
@@ -212,6 +212,7 @@ class LSTM(CharLM, Method):
     def _losses(self, x, drop=False):
         """Per-batch mean losses; text: nats/char over real next tokens (end token included)."""
         if self.text:
+            x = trim_pad(x)
             logits, _ = self._run(x[:, :-1], drop=drop)  # (B, L-1, V)
             nll = F.cross_entropy(logits.flatten(0, 1), x[:, 1:].flatten(), ignore_index=PAD)
             return {"loss/nll": nll}
