@@ -96,6 +96,23 @@ def test_few_step_ddim_matches_its_closed_form(steps):
     assert torch.allclose(std, expected, rtol=0.015), (std, expected)
 
 
+@pytest.mark.parametrize("steps", [1, 2, 20, 50, 999, 1000])
+def test_ancestral_and_ddim_steps_crowd_near_the_data_and_are_all_taken_at_t(steps):
+    m = _build("ddpm", {"sampler": "ancestral", "sample_steps": steps})
+    T = m.cfg.timesteps
+    taus = m.steps_used()
+    assert len(taus) == steps and int(taus[0]) == T
+    assert bool((taus[:-1] > taus[1:]).all())  # distinct, from T down
+    if steps > 1:
+        assert int(taus[-1]) == 1
+    if steps == T:
+        assert taus.tolist() == list(range(T, 0, -1))  # the full sampler: every step
+    if 2 < steps < T // 2:
+        gaps = taus[:-1] - taus[1:]  # quadratic: wide steps near noise, narrow near the data
+        assert bool((gaps[:-1] >= gaps[1:] - 1).all())  # falling, but for rounding
+        assert int(gaps[0]) > 5 * int(gaps[-1])
+
+
 def test_second_order_dpm_solver_beats_ddim_at_few_steps():
     """DPM-Solver++(2M) at 10 network evaluations lands within 5 % of the data's std, where
     DDIM's first order is off by about a quarter (its closed form above), from the same perfect
