@@ -7,6 +7,7 @@ lock-protected run state that the live fragments read.
 from __future__ import annotations
 
 import hmac
+import html
 import re
 import sys
 import threading
@@ -275,6 +276,22 @@ def state(key: str, default: Any) -> Any:
     if key not in st.session_state:
         st.session_state[key] = default
     return st.session_state[key]
+
+
+def monospace(text: str, height: int | None = None) -> None:
+    """Lines of text in a monospace block (scrolling past `height` pixels). Not st.code: its
+    1.5 MB syntax highlighter, fetched and parsed the first time a page shows one, held back the
+    first chart of a text run's live page (it came 0.2 s after the highlighter, 3.6 s after
+    Start, on a loaded machine). st.html fetches 31 kB (DOMPurify); st.markdown's raw HTML, 188
+    kB."""
+    style = (
+        "font-family: var(--st-code-font, monospace); font-size: 0.85rem; margin: 0; "
+        "padding: 0.75rem 1rem; border-radius: 0.5rem; white-space: pre-wrap; "
+        "background: var(--st-code-background-color, rgba(128, 128, 128, 0.1));"
+    )
+    if height:
+        style += f" max-height: {height}px; overflow-y: auto;"
+    st.html(f'<pre style="{style}">{html.escape(text)}</pre>')
 
 
 def fmt_duration(seconds: float | None) -> str:

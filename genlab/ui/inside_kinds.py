@@ -301,7 +301,7 @@ def view_novel(m, data: Dataset, version: tuple, caps: set[str]) -> None:
         with col:
             st.markdown(f"**{title}: {len(items)} of {len(copied) + len(new)}**")
             if items:
-                st.code("\n".join(s or "(empty)" for s in items), language=None, height=320)
+                common.monospace("\n".join(s or "(empty)" for s in items), height=320)
     share = len(new) / max(1, len(copied) + len(new))
     st.caption(f"{100 * share:.0f}% of the samples are new strings.")
 

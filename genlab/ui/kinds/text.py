@@ -7,6 +7,7 @@ import streamlit as st
 from genlab.data import load_dataset
 from genlab.data.text import decode
 from genlab.runs import AnyRun, sampling
+from genlab.ui.common import monospace
 from genlab.ui.kinds.base import KindView, download, real_of, register
 
 
@@ -28,7 +29,8 @@ def show_text_samples(run: AnyRun, items: list[str], step: int) -> None:
     cols = st.columns(2)
     for col, chunk in zip(cols, (lines[:half], lines[half:])):
         if chunk:
-            col.code("\n".join(chunk), language=None, wrap_lines=True)
+            with col:
+                monospace("\n".join(chunk))
     if real is not None:
         novel = sum(1 for s in items if s not in seen)
         st.caption(f"Step {step:,}: {novel} of {len(items)} are new; * = in the training set.")
@@ -57,7 +59,7 @@ class TextView(KindView):
 
     def latest(self, sample, real, *, height, max_text, key):
         lines = list(sample.payload)[:max_text]
-        st.code("\n".join(lines) or "(empty)", language=None, height=height)
+        monospace("\n".join(lines) or "(empty)", height=height)
         st.caption(f"step {sample.step}")
 
     def generated(self, lo, x, name, key, *, nrow=None, labels=None, color=None, color_title=""):
