@@ -23,6 +23,7 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from genlab.metrics.evaluation import evaluate  # noqa: E402
 from genlab.runs import Run, RunStore  # noqa: E402
 
 # ../shared in a checkout beside it, ../../shared from a worktree under /work/wt
@@ -37,6 +38,10 @@ NAMES_TXT = (
 
 MODES8 = {"eval/modes": (">=", 8), "eval/hq": (">=", 0.90), "eval/rkl": ("<=", 0.05)}
 MODES25 = {"eval/modes": (">=", 24.5), "eval/hq": (">=", 0.85)}
+# Point MMD² near its floor is mostly the noise of one draw: a flow on moons measured 0.00282 with
+# the run's evaluation seed and -0.00088 to 0.00175 with 7 others (mean 0.00076, its floor
+# 0.00076). A case judged on eval/mmd is judged on the mean over this many draws of the kept model.
+MMD_DRAWS = 8
 
 # case -> (method, dataset, data_file, method values, train values, seeds, {metric: (op, target)})
 CASES: dict[str, tuple] = {
@@ -242,6 +247,12 @@ def baselines(data) -> dict[str, float]:
     return _BASE[data.spec.name]
 
 
+def mmd_draw(run: Run, seed: int) -> float:
+    """eval/mmd of the run's kept model on a draw of samples from this seed."""
+    g = torch.Generator(device=run.method.device).manual_seed(seed)
+    return evaluate(run.method.eval(), run.data.to(run.method.device), generator=g)["eval/mmd"]
+
+
 def run_case(name: str, store: RunStore, only_seeds: list[int] | None = None) -> bool:
     method, dataset, data_file, values, train, seeds, targets = CASES[name]
     seeds = only_seeds or seeds
@@ -264,6 +275,13 @@ def run_case(name: str, store: RunStore, only_seeds: list[int] | None = None) ->
         last = dict(snap.last)
         if run.data.spec.kind == "images" and run.data.spec.labelled:
             last.update(baselines(run.data))
+        if run.data.spec.kind == "points" and "eval/mmd" in targets:
+            draws = [mmd_draw(run, s) for s in range(MMD_DRAWS)]
+            last["eval/mmd"] = statistics.fmean(draws)
+            print(
+                f"{name} seed {seed}: eval/mmd of {MMD_DRAWS} draws "
+                + " ".join(f"{d:.5f}" for d in draws)
+            )
         finals.append(last)
         shown = "  ".join(f"{k}={last.get(k, float('nan')):.4g}" for k in targets)
         floors = "  ".join(
@@ -280,8 +298,8 @@ def run_case(name: str, store: RunStore, only_seeds: list[int] | None = None) ->
     for key, (op, target) in targets.items():
         mean = statistics.fmean(f[key] for f in finals)
         if isinstance(target, str):  # another figure of the same runs, e.g. "2*floor/mmd"
-            factor, _, key = target.rpartition("*")
-            t = float(factor or 1) * statistics.fmean(f[key] for f in finals)
+            factor, _, of = target.rpartition("*")
+            t = float(factor or 1) * statistics.fmean(f[of] for f in finals)
         else:
             t = target
         met = {">=": mean >= t, "<=": mean <= t, "<": mean < t}[op]
