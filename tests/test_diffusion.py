@@ -249,3 +249,13 @@ def test_class_guidance_puts_samples_on_their_mode():
     modes = torch.tensor(ds.spec.modes)  # (8, 2)
     nearest = torch.cdist(x, modes).argmin(1)
     assert float((nearest == y).float().mean()) > 0.95
+
+
+def test_flow_on_images_defaults_to_a_cheaper_solver_that_the_user_can_override():
+    # each network evaluation is a U-Net: 10 midpoint steps (20 evaluations) instead of 100 Euler
+    spec = load_dataset("digits").spec
+    cfg = method_config("flow", {}, spec)
+    assert (cfg.solver, cfg.sample_steps) == ("midpoint", 10)
+    assert method_config("flow", {"solver": "euler"}, spec).solver == "euler"
+    points = method_config("flow", {}, load_dataset("ring8").spec)
+    assert (points.solver, points.sample_steps) == ("euler", 100)
