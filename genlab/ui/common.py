@@ -41,7 +41,6 @@ PAGE_FILES = {
     "compare": "pages/compare.py",
     "generate": "pages/generate.py",
 }
-SIDEBAR_EVERY_S = 2.0
 
 
 # ----- start-up --------------------------------------------------------------------------------
@@ -97,7 +96,7 @@ def device_label() -> str:
 
 def sidebar() -> None:
     """Shared sidebar: the device in use, the read-only lock (when the server is a demo) and the
-    live runs (a small polling fragment); and, unseen, Plotly.js loading for the live charts."""
+    live runs; and, unseen, Plotly.js loading for the live charts."""
     with st.sidebar:
         livechart.preload()
         explain.switch()
@@ -178,8 +177,13 @@ def control_lock() -> None:
         st.error(error)
 
 
-@st.fragment(run_every=SIDEBAR_EVERY_S)
 def _live_runs() -> None:
+    """The live runs, drawn with each run of the page's script. Not a polling fragment: its
+    timer could fire while Start held the Train page's script (it waits up to 1.5 s for the
+    first samples), and that fragment run then reached the browser after st.switch_page had
+    emptied the page: "Bad delta path index 2 (should be between [0, 0])" and a blank page for
+    good (4 of 6 starts here; 0 of 8 without the timer). The live page, the Runs page and
+    Compare poll their own panels."""
     live = REGISTRY.live()
     st.caption(f"Live runs: **{len(live)}**")
     for run in live[:5]:
