@@ -247,10 +247,12 @@ def baselines(data) -> dict[str, float]:
     return _BASE[data.spec.name]
 
 
-def mmd_draw(run: Run, seed: int) -> float:
-    """eval/mmd of the run's kept model on a draw of samples from this seed."""
-    g = torch.Generator(device=run.method.device).manual_seed(seed)
-    return evaluate(run.method.eval(), run.data.to(run.method.device), generator=g)["eval/mmd"]
+def mmd_draws(run: Run, n: int) -> list[float]:
+    """eval/mmd of the run's kept model on n draws of samples (seeds 0..n-1)."""
+    m = run.method.eval()
+    data = run.data.to(m.device)
+    gens = (torch.Generator(device=m.device).manual_seed(s) for s in range(n))
+    return [evaluate(m, data, generator=g)["eval/mmd"] for g in gens]
 
 
 def run_case(name: str, store: RunStore, only_seeds: list[int] | None = None) -> bool:
@@ -276,7 +278,7 @@ def run_case(name: str, store: RunStore, only_seeds: list[int] | None = None) ->
         if run.data.spec.kind == "images" and run.data.spec.labelled:
             last.update(baselines(run.data))
         if run.data.spec.kind == "points" and "eval/mmd" in targets:
-            draws = [mmd_draw(run, s) for s in range(MMD_DRAWS)]
+            draws = mmd_draws(run, MMD_DRAWS)
             last["eval/mmd"] = statistics.fmean(draws)
             print(
                 f"{name} seed {seed}: eval/mmd of {MMD_DRAWS} draws "
